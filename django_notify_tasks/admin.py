@@ -1,0 +1,74 @@
+"""The delivery log in the Django admin, with resend and cancel actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from django_notify_tasks import operations
+from django_notify_tasks.models import Delivery, Notification
+
+
+class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = Delivery
+    extra = 0
+    can_delete = False
+    fields = ["channel", "target", "status", "attempts", "error", "sent_at", "message_id"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "rule", "event", "model", "object_pk", "status", "created_at"]
+    list_filter = ["status", "rule", "event", "deliveries__channel", "deliveries__status"]
+    search_fields = ["rule", "object_pk", "related_pk", "deliveries__target", "error"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    inlines = [DeliveryInline]
+    actions = ["resend", "cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        return super().get_queryset(request).distinct()
+
+    @admin.action(description=_("Resend failed or pending deliveries"))
+    def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = operations.resend(queryset)
+        self.message_user(
+            request,
+            ngettext("%d notification queued again.", "%d notifications queued again.", count)
+            % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Cancel what has not been sent"))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = operations.cancel(queryset)
+        self.message_user(
+            request,
+            ngettext("%d notification cancelled.", "%d notifications cancelled.", count) % count,
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "notification", "channel", "target", "status", "attempts", "sent_at"]
+    list_filter = ["channel", "status", "notification__rule"]
+    search_fields = ["target", "subject", "error", "message_id"]
+    list_select_related = ["notification"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,87 @@
+"""Settings: literal defaults declared with django-appconf, read live through ``app_settings``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appconf import AppConf
+from django.conf import settings
+
+
+class NotifyTasksConf(AppConf):
+    """Defaults for every ``NOTIFY_TASKS_*`` setting; validation lives in ``checks.py``."""
+
+    RULES: dict[str, Any] = {}
+    EMAIL_FROM: str | None = None
+    EMAIL_TIMEOUT: float = 10
+    MAILER = "default"
+    CENTRIFUGO_API_URL: str | None = None
+    CENTRIFUGO_API_KEY: str | None = None
+    CENTRIFUGO_TIMEOUT: float = 3
+    CENTRIFUGO_TOKEN_SECRET: str | None = None
+    CENTRIFUGO_TOKEN_TTL = 3600
+    CENTRIFUGO_WS_URL: str | None = None
+    QUEUE: str | None = None
+    MAX_RETRIES = 8
+    RETRY_BACKOFF: float = 5
+    RETRY_BACKOFF_MAX: float = 600
+    SOFT_TIME_LIMIT: float = 60
+    TIME_LIMIT: float = 90
+    REDISPATCH_AFTER: float = 300
+    REPORT_DIR: str | None = None
+    BEAT_SCHEDULE: dict[str, Any] = {}
+    RETENTION_DAYS = 30
+
+    class Meta:
+        prefix = "notify_tasks"
+
+
+class AppSettings:
+    """Typed, live view of the settings, so ``override_settings`` works everywhere."""
+
+    def _get(self, name: str) -> Any:
+        # NotifyTasksConf, defined above, has put every default on settings by now.
+        return getattr(settings, f"NOTIFY_TASKS_{name}")
+
+    @property
+    def rules(self) -> dict[str, Any]:
+        return self._get("RULES")  # type: ignore[no-any-return]
+
+    @property
+    def email_from(self) -> str:
+        return self._get("EMAIL_FROM") or settings.DEFAULT_FROM_EMAIL  # type: ignore[no-any-return]
+
+    @property
+    def email_timeout(self) -> float:
+        return self._get("EMAIL_TIMEOUT")  # type: ignore[no-any-return]
+
+    @property
+    def queue(self) -> str | None:
+        return self._get("QUEUE")  # type: ignore[no-any-return]
+
+    @property
+    def max_retries(self) -> int:
+        return self._get("MAX_RETRIES")  # type: ignore[no-any-return]
+
+    @property
+    def retry_backoff(self) -> float:
+        return self._get("RETRY_BACKOFF")  # type: ignore[no-any-return]
+
+    @property
+    def retry_backoff_max(self) -> float:
+        return self._get("RETRY_BACKOFF_MAX")  # type: ignore[no-any-return]
+
+    @property
+    def soft_time_limit(self) -> float:
+        return self._get("SOFT_TIME_LIMIT")  # type: ignore[no-any-return]
+
+    @property
+    def time_limit(self) -> float:
+        return self._get("TIME_LIMIT")  # type: ignore[no-any-return]
+
+    @property
+    def redispatch_after(self) -> float:
+        return self._get("REDISPATCH_AFTER")  # type: ignore[no-any-return]
+
+
+app_settings = AppSettings()

@@ -1,0 +1,97 @@
+"""The Delivery row as a claim: who may send it, and what happened when they did."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.exceptions import TransientDeliveryError
+from django_notify_tasks.models import Delivery
+
+
+@dataclass
+class Outcome:
+    """What one task run did, by delivery id."""
+
+    sent: list[int] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def claimable() -> Q:
+    """Rows a task may take: waiting ones, and ones whose sender died past the hard limit."""
+    stale = timezone.now() - timedelta(seconds=app_settings.time_limit)
+    return Q(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]) | Q(
+        status=Delivery.Status.SENDING, claimed_at__lt=stale
+    )
+
+
+def claim(ids: Sequence[int], channel: str, using: str) -> list[Delivery]:
+    """Atomically take the rows no one else holds; a second run of a task gets none of them."""
+    token = uuid.uuid4().hex
+    rows = Delivery.objects.using(using).filter(pk__in=ids, channel=channel)
+    rows.filter(claimable()).update(
+        status=Delivery.Status.SENDING,
+        claim_token=token,
+        claimed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        updated_at=timezone.now(),
+    )
+    return list(
+        Delivery.objects.using(using)
+        .filter(claim_token=token, status=Delivery.Status.SENDING)
+        .select_related("notification")
+        .order_by("pk")
+    )
+
+
+def mark_sent(delivery: Delivery, outcome: Outcome, using: str, **fields: str) -> None:
+    """Record success, only if this run still holds the claim."""
+    now = timezone.now()
+    _held(delivery, using).update(
+        status=Delivery.Status.SENT, sent_at=now, updated_at=now, error="", **fields
+    )
+    outcome.sent.append(delivery.pk)
+
+
+def mark_error(delivery: Delivery, error: Exception, outcome: Outcome, using: str) -> None:
+    """Retry a transient error while attempts remain; otherwise the delivery has failed."""
+    reason = str(error)[:2000]
+    if isinstance(error, TransientDeliveryError) and delivery.attempts <= app_settings.max_retries:
+        _held(delivery, using).update(
+            status=Delivery.Status.RETRYING, error=reason, updated_at=timezone.now()
+        )
+        outcome.retry.append(delivery.pk)
+        return
+    if isinstance(error, TransientDeliveryError):
+        reason = f"gave up after {delivery.attempts} attempts: {reason}"
+    _held(delivery, using).update(
+        status=Delivery.Status.FAILED, error=reason, updated_at=timezone.now()
+    )
+    outcome.failed[delivery.pk] = reason
+
+
+def release(deliveries: Sequence[Delivery], reason: str, outcome: Outcome, using: str) -> None:
+    """Give claimed rows back for a later run (the task is out of time)."""
+    for delivery in deliveries:
+        _held(delivery, using).update(
+            status=Delivery.Status.RETRYING, error=reason, updated_at=timezone.now()
+        )
+        outcome.retry.append(delivery.pk)
+
+
+def retry_countdown(retries: int) -> float:
+    """Exponential backoff with jitter: between half and all of ``backoff * 2**retries``."""
+    ceiling = min(app_settings.retry_backoff_max, app_settings.retry_backoff * 2**retries)
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+
+def _held(delivery: Delivery, using: str):  # type: ignore[no-untyped-def]
+    return Delivery.objects.using(using).filter(pk=delivery.pk, claim_token=delivery.claim_token)

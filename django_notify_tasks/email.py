@@ -1,0 +1,247 @@
+"""Build email deliveries (recipients, rendered content) and send them over one connection."""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.utils import DNS_NAME
+from django.core.validators import validate_email
+from django.db import models
+from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
+from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.paths import resolve_path
+from django_notify_tasks.rules import EmailSpec
+
+# Recipients ----------------------------------------------------------------------------------
+
+
+def resolve_recipients(spec: EmailSpec, instance: models.Model) -> Iterator[tuple[str, str]]:
+    """Yield ``(entry, address)`` pairs; an entry that cannot be resolved raises with its name."""
+    entries: Sequence[Any] = spec.to if isinstance(spec.to, tuple) else (spec.to,)
+    for entry in entries:
+        for value in _resolve_entry(entry, instance):
+            yield _describe(entry), value
+
+
+def _resolve_entry(entry: Any, instance: models.Model) -> list[Any]:
+    if callable(entry):
+        found = entry(instance)
+        return [found] if isinstance(found, str) else list(found or [])
+    if "@" in entry:
+        return [entry]
+    return resolve_path(instance, entry)
+
+
+def _describe(entry: Any) -> str:
+    return entry if isinstance(entry, str) else getattr(entry, "__qualname__", repr(entry))
+
+
+def check_address(address: object) -> str:
+    """The address, stripped, or ``PermanentDeliveryError`` saying why it cannot be used."""
+    if not isinstance(address, str) or not address.strip():
+        raise PermanentDeliveryError(f"no email address (the recipient resolved to {address!r})")
+    try:
+        validate_email(address.strip())
+    except ValidationError:
+        raise PermanentDeliveryError(f"invalid email address {address!r}") from None
+    return address.strip()
+
+
+# Content -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    body: str
+    html: str
+
+
+def render_email(spec: EmailSpec, context: dict[str, Any]) -> RenderedEmail:
+    """Render subject, text and optional HTML; any template problem is permanent."""
+    try:
+        subject = _render(spec, "subject", context)
+        body = _render(spec, "body", context)
+        html = _render(spec, "html", context)
+    except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
+        raise PermanentDeliveryError(f"template error: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise PermanentDeliveryError(
+            f"template rendering raised {type(exc).__name__}: {exc}"
+        ) from exc
+    # Headers cannot hold newlines: a subject template may end with one, or span lines.
+    return RenderedEmail(" ".join(subject.split()), body, html)
+
+
+def template_problems(spec: EmailSpec) -> list[str]:
+    """What is wrong with the templates of ``spec``, for the system check."""
+    problems = []
+    for part in ("subject", "body", "html"):
+        try:
+            _load(spec, part)
+        except TemplateDoesNotExist as exc:
+            problems.append(f"template {exc} does not exist")
+        except TemplateSyntaxError as exc:
+            problems.append(f"the {part} template has a syntax error: {exc}")
+    return problems
+
+
+_TEMPLATE_SUFFIXES = {"subject": "_subject.txt", "body": ".txt", "html": ".html"}
+
+
+def _load(spec: EmailSpec, part: str) -> Any:
+    engine = Engine.get_default()
+    if spec.template is None:
+        source = getattr(spec, part)
+        return None if source is None else engine.from_string(source)
+    name = spec.template + _TEMPLATE_SUFFIXES[part]
+    if part != "html":
+        return engine.get_template(name)
+    try:
+        return engine.get_template(name)
+    except TemplateDoesNotExist:
+        return None  # the HTML part is optional
+
+
+def _render(spec: EmailSpec, part: str, context: dict[str, Any]) -> str:
+    template = _load(spec, part)
+    if template is None:
+        return ""
+    return template.render(Context(context, autoescape=part == "html"))  # type: ignore[no-any-return]
+
+
+# Building deliveries -------------------------------------------------------------------------
+
+
+def build_email_deliveries(
+    spec: EmailSpec, notification: Notification, instance: models.Model, context: dict[str, Any]
+) -> list[Delivery]:
+    """One unsaved Delivery per distinct address; problems become failed deliveries."""
+    try:
+        content = render_email(spec, context)
+    except PermanentDeliveryError as exc:
+        return [_failed(notification, "(all recipients)", str(exc))]
+    deliveries: dict[str, Delivery] = {}
+    try:
+        for entry, value in resolve_recipients(spec, instance):
+            try:
+                address = check_address(value)
+            except PermanentDeliveryError as exc:
+                deliveries.setdefault(entry, _failed(notification, entry, str(exc)))
+                continue
+            deliveries.setdefault(address.lower(), _email(notification, address, content))
+    except Exception as exc:
+        reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
+        deliveries.setdefault("(recipients)", _failed(notification, "(recipients)", reason))
+    return list(deliveries.values())
+
+
+def _email(notification: Notification, address: str, content: RenderedEmail) -> Delivery:
+    return Delivery(
+        notification=notification,
+        channel=Delivery.Channel.EMAIL,
+        target=address,
+        subject=content.subject,
+        body=content.body,
+        html=content.html,
+    )
+
+
+def _failed(notification: Notification, target: str, reason: str) -> Delivery:
+    return Delivery(
+        notification=notification,
+        channel=Delivery.Channel.EMAIL,
+        target=target[:255],
+        status=Delivery.Status.FAILED,
+        error=reason,
+    )
+
+
+# Sending -------------------------------------------------------------------------------------
+
+
+def open_mail_backend() -> BaseEmailBackend:
+    """The configured email backend with ``NOTIFY_TASKS_EMAIL_TIMEOUT`` applied."""
+    return get_connection(fail_silently=False, timeout=app_settings.email_timeout)
+
+
+def build_message(delivery: Delivery) -> EmailMultiAlternatives:
+    """The message for one delivery, with a Message-ID that is the same on every attempt."""
+    message = EmailMultiAlternatives(
+        subject=delivery.subject,
+        body=delivery.body,
+        from_email=app_settings.email_from,
+        to=[delivery.target],
+        headers={"Message-ID": message_id(delivery)},
+    )
+    if delivery.html:
+        message.attach_alternative(delivery.html, "text/html")
+    return message
+
+
+def message_id(delivery: Delivery) -> str:
+    """Deterministic, so a resend after a crash can be recognised as the same message."""
+    domain = app_settings.email_from.rpartition("@")[2].strip(">") or str(DNS_NAME)
+    return f"<notify-tasks.{delivery.notification_id}.{delivery.pk}@{domain}>"
+
+
+def send_message(backend: BaseEmailBackend, delivery: Delivery) -> None:
+    """Send one delivery's message; raise Transient- or PermanentDeliveryError on failure."""
+    try:
+        backend.open()
+        backend.send_messages([build_message(delivery)])
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        error = classify(exc)
+        if isinstance(error, TransientDeliveryError):
+            _close_quietly(backend)  # the next message gets a fresh connection
+        raise error from exc
+
+
+def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
+    """Transient: timeouts, lost connections, 4xx. Permanent: 5xx and everything else."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        transient = any(400 <= code < 500 for code in codes)
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        transient = exc.smtp_code < 500
+    else:
+        transient = isinstance(exc, OSError | smtplib.SMTPServerDisconnected)
+    return TransientDeliveryError(reason) if transient else PermanentDeliveryError(reason)
+
+
+def _close_quietly(backend: BaseEmailBackend) -> None:
+    with contextlib.suppress(Exception):  # the connection is being dropped anyway
+        backend.close()
+
+
+def send_each(
+    deliveries: Sequence[Delivery],
+    on_sent: Callable[[Delivery], None],
+    on_error: Callable[[Delivery, Exception], None],
+) -> None:
+    """Send every delivery over one backend connection, reporting each result."""
+    backend = open_mail_backend()
+    try:
+        for delivery in deliveries:
+            try:
+                send_message(backend, delivery)
+            except (TransientDeliveryError, PermanentDeliveryError) as exc:
+                on_error(delivery, exc)
+            else:
+                on_sent(delivery)
+    finally:
+        _close_quietly(backend)

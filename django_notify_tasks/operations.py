@@ -1,0 +1,57 @@
+"""Operator actions on the outbox, shared by the admin and management commands."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from django_notify_tasks.dispatch import enqueue_notifications
+from django_notify_tasks.models import Delivery, Notification
+
+UNSENT = [
+    Delivery.Status.PENDING,
+    Delivery.Status.RETRYING,
+    Delivery.Status.FAILED,
+    Delivery.Status.CANCELLED,
+]
+
+
+def resend(notifications: QuerySet[Notification]) -> int:
+    """Queue again the notifications not yet processed and their unsent or failed deliveries."""
+    from django_notify_tasks.tasks import queue_email
+
+    ids = list(notifications.values_list("pk", flat=True))
+    with transaction.atomic():
+        Notification.objects.filter(
+            pk__in=ids, status__in=[Notification.Status.FAILED, Notification.Status.CANCELLED]
+        ).update(status=Notification.Status.PENDING, error="")
+        pending = list(
+            Notification.objects.filter(
+                pk__in=ids, status=Notification.Status.PENDING
+            ).values_list("pk", flat=True)
+        )
+        email_ids = list(
+            Delivery.objects.filter(
+                notification__in=ids, channel=Delivery.Channel.EMAIL, status__in=UNSENT
+            ).values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=email_ids).update(
+            status=Delivery.Status.PENDING, attempts=0, error=""
+        )
+        transaction.on_commit(lambda: enqueue_notifications(pending))
+        if email_ids:
+            transaction.on_commit(lambda: queue_email(email_ids))
+    return len(ids)
+
+
+def cancel(notifications: QuerySet[Notification]) -> int:
+    """Stop whatever has not been sent yet; sent deliveries stay as they are."""
+    ids = list(notifications.values_list("pk", flat=True))
+    with transaction.atomic():
+        Notification.objects.filter(pk__in=ids, status=Notification.Status.PENDING).update(
+            status=Notification.Status.CANCELLED
+        )
+        Delivery.objects.filter(
+            notification__in=ids, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]
+        ).update(status=Delivery.Status.CANCELLED)
+    return len(ids)

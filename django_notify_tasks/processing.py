@@ -1,0 +1,118 @@
+"""Turn one outbox row into Delivery rows: rebuild the instance, resolve targets, render."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from django_notify_tasks.email import build_email_deliveries
+from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.rules import Rule, current_rules
+
+logger = logging.getLogger(__name__)
+
+
+class InstanceGone(Exception):
+    """The row was deleted and the notification carries no snapshot to render from."""
+
+
+def process_notification(notification_id: int, using: str) -> list[int]:
+    """Create the deliveries of a pending notification once; return the email ids to send."""
+    with transaction.atomic(using=using):
+        notification = (
+            Notification.objects.using(using)
+            .select_for_update()
+            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .first()
+        )
+        if notification is None:
+            return []  # already processed (a redelivered or re-swept task), or cancelled
+        _process(notification, using)
+    return list(
+        notification.deliveries.filter(
+            channel=Delivery.Channel.EMAIL, status=Delivery.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
+
+
+def _process(notification: Notification, using: str) -> None:
+    rule = current_rules().rules.get(notification.rule)
+    if rule is None:
+        return _finish(notification, using, Notification.Status.FAILED, "rule not configured")
+    try:
+        instance = load_instance(notification, rule.model, using)
+    except InstanceGone as exc:
+        return _finish(notification, using, Notification.Status.FAILED, str(exc))
+    related = load_related(notification, using)
+    if not _condition_holds_in_worker(rule, notification, instance):
+        return _finish(notification, using, Notification.Status.SKIPPED, "condition is false")
+    context = {
+        "instance": instance,
+        "related": related,
+        "event": notification.event,
+        "rule": rule.name,
+        "notification": notification,
+    }
+    deliveries: list[Delivery] = []
+    if rule.email is not None:
+        deliveries += build_email_deliveries(rule.email, notification, instance, context)
+    Delivery.objects.using(using).bulk_create(deliveries, ignore_conflicts=True)
+    return _finish(notification, using, Notification.Status.PROCESSED, "")
+
+
+def _finish(notification: Notification, using: str, status: str, error: str) -> None:
+    notification.status = status
+    notification.error = error
+    notification.processed_at = timezone.now()
+    notification.save(using=using, update_fields=["status", "error", "processed_at"])
+
+
+def _condition_holds_in_worker(rule: Rule, notification: Notification, instance: Any) -> bool:
+    # The request path checks conditions when it holds the instance; an m2m change made from
+    # the other side (user.chats.add(chat)) only knows the chat's pk, so it is checked here.
+    if rule.condition is None or notification.snapshot or not rule.m2m_field:
+        return True
+    return bool(rule.condition(instance, notification.event))
+
+
+def load_instance(notification: Notification, model: type[models.Model], using: str) -> Any:
+    """The row as it is now, or as it was when the event happened if it is gone."""
+    if notification.event != "deleted":
+        found = model._default_manager.using(using).filter(pk=notification.object_pk).first()
+        if found is not None:
+            return found
+    if not notification.snapshot:
+        raise InstanceGone(
+            f"{notification.model} {notification.object_pk} no longer exists "
+            "and the notification has no snapshot"
+        )
+    return from_snapshot(model, notification.snapshot)
+
+
+def from_snapshot(model: type[models.Model], snapshot: dict[str, Any]) -> models.Model:
+    """An unsaved instance built from the JSON snapshot taken on the request path."""
+    values = {}
+    for field in model._meta.concrete_fields:
+        if field.attname in snapshot:
+            values[field.attname] = _to_python(field, snapshot[field.attname])
+    return model(**values)
+
+
+def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
+    try:
+        return field.to_python(value)
+    except ValidationError:
+        return value
+
+
+def load_related(notification: Notification, using: str) -> Any:
+    """The object added to or removed from a many-to-many relation, if it still exists."""
+    if not notification.related_model:
+        return None
+    model = apps.get_model(notification.related_model)
+    return model._default_manager.using(using).filter(pk=notification.related_pk).first()

@@ -1,0 +1,297 @@
+"""Receivers for the configured models: match rules, write the outbox row, enqueue on commit.
+
+This is the host's request path: it runs no SELECT of its own and one INSERT per event, and it
+never lets an error escape into the host's ``save()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.dispatch import Signal
+
+from django_notify_tasks.dispatch import enqueue_notifications
+from django_notify_tasks.exceptions import NotifyTasksError
+from django_notify_tasks.models import Notification
+from django_notify_tasks.rules import Rule, current_rules
+
+logger = logging.getLogger(__name__)
+
+INITIAL_VALUES = "_notify_tasks_initial"
+M2M_ACTIONS = {"post_add": "m2m_added", "post_remove": "m2m_removed"}
+
+_connected: list[tuple[Signal, type[models.Model], str]] = []
+_index: dict[type[models.Model], dict[str, list[Rule]]] = {}
+
+
+class UnknownRuleError(NotifyTasksError, LookupError):
+    """``notify()`` was given a rule name that is not in ``NOTIFY_TASKS_RULES``."""
+
+
+# Receivers -----------------------------------------------------------------------------------
+
+
+def on_post_init(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    """Remember the loaded values of fields that ``updated`` rules filter on."""
+    _remember_values(instance, _tracked_attnames(sender))
+
+
+def on_post_save(
+    sender: type[models.Model],
+    instance: models.Model,
+    created: bool,
+    raw: bool = False,
+    using: str = DEFAULT_DB_ALIAS,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Record ``created`` and ``updated`` events."""
+    if raw:
+        return
+    event = "created" if created else "updated"
+    rules = _index.get(sender, {}).get(event, [])
+    if event == "updated":
+        rules = [r for r in rules if _fields_changed(r, instance, update_fields)]
+    _record_safely(rules, instance, event, using=using)
+    _remember_values(instance, _tracked_attnames(sender))
+
+
+def on_post_delete(
+    sender: type[models.Model],
+    instance: models.Model,
+    using: str = DEFAULT_DB_ALIAS,
+    **kwargs: Any,
+) -> None:
+    """Record ``deleted`` events, with the snapshot taken before the row went away."""
+    _record_safely(_index.get(sender, {}).get("deleted", []), instance, "deleted", using=using)
+
+
+def on_m2m_changed(
+    sender: type[models.Model],
+    instance: models.Model,
+    action: str,
+    reverse: bool,
+    model: type[models.Model],
+    pk_set: set[Any] | None,
+    using: str = DEFAULT_DB_ALIAS,
+    raw: bool = False,
+    **kwargs: Any,
+) -> None:
+    """Record one notification per added or removed object, from either side of the relation."""
+    event = M2M_ACTIONS.get(action)
+    if event is None or raw or not pk_set:
+        return
+    for rule in _index.get(sender, {}).get(event, []):
+        try:
+            rows = _m2m_rows(rule, instance, reverse, model, sorted(pk_set, key=str), event)
+            _insert_and_enqueue(rows, using)
+        except Exception:
+            logger.exception(
+                "django-notify-tasks could not record %r for %r.", rule.name, instance
+            )
+
+
+# Recording -----------------------------------------------------------------------------------
+
+
+def record(
+    rule_name: str,
+    instances: Sequence[models.Model],
+    *,
+    event: str,
+    related: models.Model | None = None,
+    using: str | None = None,
+) -> list[int]:
+    """The public ``notify()`` path: same rows and dispatch as a signal, with one INSERT."""
+    rule = current_rules().rules.get(rule_name)
+    if rule is None:
+        raise UnknownRuleError(
+            f"notify() got rule_name={rule_name!r}, which is not in NOTIFY_TASKS_RULES "
+            "(or is invalid: run manage.py check)."
+        )
+    if not instances:
+        return []
+    alias = using or router.db_for_write(Notification, instance=instances[0])
+    rows = [build_notification(rule, obj, event, related=related) for obj in instances]
+    return _insert_and_enqueue(rows, alias)
+
+
+def build_notification(
+    rule: Rule, instance: models.Model, event: str, *, related: models.Model | None = None
+) -> Notification:
+    """An unsaved outbox row for ``instance``, with a JSON snapshot of its own fields."""
+    return Notification(
+        rule=rule.name,
+        event=event,
+        model=instance._meta.label_lower,
+        object_pk=str(instance.pk),
+        related_model=related._meta.label_lower if related is not None else "",
+        related_pk=str(related.pk) if related is not None else "",
+        snapshot=snapshot(instance),
+    )
+
+
+def snapshot(instance: models.Model) -> dict[str, Any]:
+    """The instance's loaded concrete field values, JSON-safe, without touching the database."""
+    encoder = DjangoJSONEncoder()
+    values: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        if field.attname not in instance.__dict__ or isinstance(field, models.BinaryField):
+            continue  # deferred fields would cost a SELECT; bytes are not JSON
+        value = instance.__dict__[field.attname]
+        try:
+            encoder.encode(value)
+        except TypeError:
+            value = str(value)
+        values[field.attname] = value
+    return values
+
+
+def _record_safely(
+    rules: Iterable[Rule], instance: models.Model, event: str, *, using: str
+) -> None:
+    try:
+        rows = [
+            build_notification(rule, instance, event)
+            for rule in rules
+            if _condition_holds(rule, instance, event)
+        ]
+        _insert_and_enqueue(rows, using)
+    except Exception:
+        logger.exception("django-notify-tasks could not record %s of %r.", event, instance)
+
+
+def _condition_holds(rule: Rule, instance: models.Model, event: str) -> bool:
+    if rule.condition is None:
+        return True
+    try:
+        return bool(rule.condition(instance, event))
+    except Exception:
+        logger.exception("Condition of rule %r raised for %r; skipped.", rule.name, instance)
+        return False
+
+
+def _m2m_rows(
+    rule: Rule,
+    instance: models.Model,
+    reverse: bool,
+    other_model: type[models.Model],
+    pks: list[Any],
+    event: str,
+) -> list[Notification]:
+    if not reverse:
+        # chat.members.add(u1, u2): the rule's instance is here, the users are known by pk.
+        return [
+            _with_related(build_notification(rule, instance, event), other_model, pk)
+            for pk in pks
+            if _condition_holds(rule, instance, event)
+        ]
+    # user.chats.add(c1, c2): the rule's instances are known by pk; the user is the related.
+    return [
+        Notification(
+            rule=rule.name,
+            event=event,
+            model=rule.model._meta.label_lower,
+            object_pk=str(pk),
+            related_model=instance._meta.label_lower,
+            related_pk=str(instance.pk),
+        )
+        for pk in pks
+    ]
+
+
+def _with_related(row: Notification, model: type[models.Model], pk: Any) -> Notification:
+    row.related_model = model._meta.label_lower
+    row.related_pk = str(pk)
+    return row
+
+
+def _insert_and_enqueue(rows: list[Notification], using: str) -> list[int]:
+    if not rows:
+        return []
+    manager = Notification.objects.using(using)
+    if connections[using].features.can_return_rows_from_bulk_insert:
+        # A savepoint keeps a failed INSERT from breaking the host's transaction.
+        with transaction.atomic(using=using):
+            manager.bulk_create(rows)
+    else:  # pragma: no cover - MySQL and friends do not return ids from bulk inserts
+        with transaction.atomic(using=using):
+            for row in rows:
+                row.save(using=using)
+    ids = [row.pk for row in rows]
+    transaction.on_commit(partial(enqueue_notifications, ids, using), using=using, robust=True)
+    return ids
+
+
+# Field tracking for "updated" rules with "fields" --------------------------------------------
+
+
+def _tracked_attnames(model: type[models.Model]) -> frozenset[str]:
+    rules = _index.get(model, {}).get("updated", [])
+    return frozenset().union(*(rule.tracked_attnames for rule in rules))
+
+
+def _remember_values(instance: models.Model, attnames: frozenset[str]) -> None:
+    if attnames:
+        loaded = instance.__dict__
+        loaded[INITIAL_VALUES] = {name: loaded[name] for name in attnames if name in loaded}
+
+
+def _fields_changed(
+    rule: Rule, instance: models.Model, update_fields: frozenset[str] | None
+) -> bool:
+    if not rule.fields:
+        return True
+    candidates = rule.tracked_attnames
+    if update_fields is not None:
+        candidates = candidates & _attnames_of(instance, update_fields)
+    initial = instance.__dict__.get(INITIAL_VALUES, {})
+    current = instance.__dict__
+    return any(name not in initial or initial[name] != current.get(name) for name in candidates)
+
+
+def _attnames_of(instance: models.Model, names: frozenset[str]) -> set[str]:
+    return {instance._meta.get_field(name).attname for name in names}
+
+
+# Connection ----------------------------------------------------------------------------------
+
+
+def connect_receivers() -> None:
+    """(Re)build the rule index from the live setting and connect receivers per sender."""
+    disconnect_receivers()
+    _index.clear()
+    for rule in current_rules().rules.values():
+        sender = rule.m2m_through or rule.model
+        for event in rule.events:
+            _index.setdefault(sender, defaultdict(list))[event].append(rule)
+    for sender, by_event in _index.items():
+        label = sender._meta.label_lower
+        if by_event.keys() & {"m2m_added", "m2m_removed"}:
+            _connect(m2m_changed, on_m2m_changed, sender, label)
+        if by_event.keys() & {"created", "updated"}:
+            _connect(post_save, on_post_save, sender, label)
+        if "deleted" in by_event:
+            _connect(post_delete, on_post_delete, sender, label)
+        if _tracked_attnames(sender):
+            _connect(post_init, on_post_init, sender, label)
+
+
+def disconnect_receivers() -> None:
+    """Disconnect everything ``connect_receivers`` connected."""
+    for signal, sender, uid in _connected:
+        signal.disconnect(sender=sender, dispatch_uid=uid)
+    _connected.clear()
+
+
+def _connect(signal: Signal, receiver: Any, sender: type[models.Model], label: str) -> None:
+    uid = f"django_notify_tasks.{receiver.__name__}.{label}"
+    signal.connect(receiver, sender=sender, dispatch_uid=uid, weak=False)
+    _connected.append((signal, sender, uid))

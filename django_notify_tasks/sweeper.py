@@ -1,0 +1,51 @@
+"""Find work an outage held back (broker down at commit, a lost message, a dead worker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import F, Q
+from django.utils import timezone
+
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.models import Delivery, Notification
+
+BATCH_SIZE = 500
+
+
+def stale_notification_ids(using: str = DEFAULT_DB_ALIAS, limit: int = BATCH_SIZE) -> list[int]:
+    """Pending notifications not (re-)dispatched for ``NOTIFY_TASKS_REDISPATCH_AFTER``; touched."""
+    cutoff = timezone.now() - timedelta(seconds=app_settings.redispatch_after)
+    rows = Notification.objects.using(using).filter(status=Notification.Status.PENDING)
+    ids = list(
+        rows.filter(
+            Q(dispatched_at__isnull=True, created_at__lte=cutoff) | Q(dispatched_at__lte=cutoff)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    rows.filter(pk__in=ids).update(
+        dispatched_at=timezone.now(), dispatch_count=F("dispatch_count") + 1
+    )
+    return ids
+
+
+def stale_delivery_ids(
+    channel: str, using: str = DEFAULT_DB_ALIAS, limit: int = BATCH_SIZE
+) -> list[int]:
+    """Deliveries whose task was lost: waiting too long, or claimed by a dead worker."""
+    now = timezone.now()
+    after = timedelta(seconds=app_settings.redispatch_after)
+    backoff = timedelta(seconds=app_settings.retry_backoff_max)
+    hard_limit = timedelta(seconds=app_settings.time_limit)
+    stale = (
+        Q(status=Delivery.Status.PENDING, updated_at__lte=now - after)
+        | Q(status=Delivery.Status.RETRYING, updated_at__lte=now - after - backoff)
+        | Q(status=Delivery.Status.SENDING, claimed_at__lte=now - hard_limit)
+    )
+    rows = Delivery.objects.using(using).filter(channel=channel)
+    ids = list(rows.filter(stale).order_by("pk").values_list("pk", flat=True)[:limit])
+    # Touch pending and retrying rows so the next sweep waits a full period again.
+    rows.filter(pk__in=ids).exclude(status=Delivery.Status.SENDING).update(updated_at=now)
+    return ids

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from celery.signals import task_postrun
+from django.contrib.auth import get_user_model
+
+from tests.services import RedisServer, SilentSmtpServer, SmtpServer
+from tests.testapp.models import Chat
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_app(redis_server: RedisServer) -> Any:
+    from tests.celery_app import app
+
+    app.conf.broker_url = redis_server.url
+    app.conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    app.conf.broker_connection_retry_on_startup = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def celery_worker(celery_app: Any, django_db_setup: None) -> Iterator[Any]:
+    """A real Celery worker consuming from the real Redis, in a thread of this process."""
+    from celery.contrib.testing.worker import start_worker
+
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def task_states() -> Iterator[list[tuple[str, str]]]:
+    """(task name, final state) of every task the worker finishes during the test."""
+    states: list[tuple[str, str]] = []
+
+    def record(sender: Any = None, state: str = "", **kwargs: Any) -> None:
+        states.append((sender.name, state))
+
+    task_postrun.connect(record, weak=False)
+    yield states
+    task_postrun.disconnect(record)
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    _use_smtp(settings, server.port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def silent_smtp_server(settings: Any) -> Iterator[SilentSmtpServer]:
+    server = SilentSmtpServer()
+    server.start()
+    _use_smtp(settings, server.port)
+    yield server
+    server.stop()
+
+
+def _use_smtp(settings: Any, port: int) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.NOTIFY_TASKS_EMAIL_TIMEOUT = 1
+    settings.NOTIFY_TASKS_RETRY_BACKOFF = 0.05
+
+
+@pytest.fixture
+def admin_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", "alice@chat.example", "pw")
+
+
+@pytest.fixture
+def member(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", "bob@chat.example", "pw")
+
+
+@pytest.fixture
+def chat(admin_user: Any) -> Chat:
+    return Chat.objects.create(title="Gardening", admin=admin_user)
+
+
+def make_user(username: str) -> Any:
+    return get_user_model().objects.create_user(username, f"{username}@chat.example", "pw")
