@@ -60,7 +60,10 @@ def on_post_save(
     if event == "updated":
         rules = [r for r in rules if _fields_changed(r, instance, update_fields)]
     _record_safely(rules, instance, event, using=using)
-    _remember_values(instance, _tracked_attnames(sender))
+    saved = _tracked_attnames(sender)
+    if update_fields is not None:
+        saved &= _attnames_of(instance, update_fields)
+    _remember_values(instance, saved)
 
 
 def on_post_delete(
@@ -239,9 +242,11 @@ def _tracked_attnames(model: type[models.Model]) -> frozenset[str]:
 
 
 def _remember_values(instance: models.Model, attnames: frozenset[str]) -> None:
+    """Record the values now in the database for ``attnames``, keeping the others."""
     if attnames:
         loaded = instance.__dict__
-        loaded[INITIAL_VALUES] = {name: loaded[name] for name in attnames if name in loaded}
+        remembered = loaded.setdefault(INITIAL_VALUES, {})
+        remembered.update({name: loaded[name] for name in attnames if name in loaded})
 
 
 def _fields_changed(

@@ -50,10 +50,16 @@ DATABASES = {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.path.join(_DB_DIR, "db.sqlite3"),
         "TEST": {"NAME": os.path.join(_DB_DIR, "test.sqlite3")},
-        "OPTIONS": {"timeout": 20},
+        # Concurrent writers (the worker thread) need SQLite to take the write lock up front.
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "notifications@chat.example"
@@ -62,6 +68,8 @@ DEFAULT_FROM_EMAIL = "notifications@chat.example"
 CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acks, tasks running when the broker connection drops are redelivered: say so.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 NOTIFY_TASKS_RULES = {
     "member-joined": {

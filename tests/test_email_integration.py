@@ -1,28 +1,213 @@
-"""End to end: real Redis, a real Celery worker, a real SMTP server."""
+"""End to end: real Redis, a real Celery worker, a real SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from django.db import transaction
 
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.tasks import deliver_email, redispatch_stale
+from tests.conftest import make_user
 from tests.services import wait_for
-from tests.testapp.models import Membership
+from tests.testapp.models import Chat, Membership
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
+SENT = Delivery.Status.SENT
+
+
+def delivery_where(**filters: Any) -> Any:
+    return lambda: Delivery.objects.filter(**filters).first()
+
+
+def finished(states: list[tuple[str, str]], name: str, count: int = 1) -> Any:
+    return lambda: len([s for s in states if s[0] == f"django_notify_tasks.{name}"]) >= count
+
 
 def test_member_added_emails_chat_admin_once(
-    celery_worker: Any, smtp_server: Any, chat: Any, member: Any
+    celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
 ) -> None:
     with transaction.atomic():
         Membership.objects.create(chat=chat, user=member)
 
-    received = wait_for(lambda: smtp_server.messages, message="the email")
-    delivery = wait_for(lambda: Delivery.objects.filter(status=Delivery.Status.SENT).first())
-    assert [m.envelope_to for m in received] == [["alice@chat.example"]]
-    assert received[0].subject == "bob joined Gardening"
-    assert received[0].message_id == delivery.message_id
+    delivery = wait_for(delivery_where(status=SENT), message="the delivery to be sent")
+    [received] = smtp_server.messages
+    assert received.envelope_to == ["alice@chat.example"]
+    assert received.subject == "bob joined Gardening"
+    assert received.message_id == delivery.message_id
     assert Notification.objects.get().status == Notification.Status.PROCESSED
+
+
+def test_rollback_sends_nothing(celery_worker: Any, smtp_server: Any, chat: Chat) -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Membership.objects.create(chat=chat, user=make_user("ghost"))
+        raise RuntimeError("the view failed")
+    Membership.objects.create(chat=chat, user=make_user("bob"))  # a later, committed event
+
+    wait_for(delivery_where(status=SENT))
+    assert [m.subject for m in smtp_server.messages] == ["bob joined Gardening"]
+    assert Notification.objects.count() == 1
+
+
+def test_delete_renders_from_the_snapshot(
+    settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    membership = Membership.objects.create(chat=chat, user=member, role="moderator")
+    settings.NOTIFY_TASKS_RULES = {
+        "left": {
+            "model": "testapp.Membership",
+            "on": ["deleted"],
+            "email": {
+                "to": ["chat.admin.email"],
+                "subject": "Membership {{ instance.pk }} ({{ instance.role }}) "
+                "of {{ instance.user }} ended",
+                "body": "{{ event }}",
+            },
+        }
+    }
+    membership_pk = membership.pk
+    membership.delete()
+
+    wait_for(delivery_where(status=SENT, notification__rule="left"))
+    subjects = [m.subject for m in smtp_server.messages]
+    assert f"Membership {membership_pk} (moderator) of bob ended" in subjects
+
+
+def test_m2m_changes_from_both_sides_email_once_each(
+    settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "joined": {
+            "model": "testapp.Chat.members",
+            "on": ["m2m_added", "m2m_removed"],
+            "email": {
+                "to": ["admin.email"],
+                "subject": "{{ related }} {{ event }} {{ instance }}",
+                "body": ".",
+            },
+        }
+    }
+    bob, carol = make_user("bob"), make_user("carol")
+    chat.members.add(bob)
+    carol.chats.add(chat)
+    carol.chats.add(chat)  # already a member: nothing
+    chat.members.remove(bob)
+
+    wait_for(lambda: Delivery.objects.filter(status=SENT).count() == 3)
+    assert sorted(m.subject for m in smtp_server.messages) == [
+        "bob m2m_added Gardening",
+        "bob m2m_removed Gardening",
+        "carol m2m_added Gardening",
+    ]
+
+
+def test_update_with_fields_fires_only_for_those_fields(
+    settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "renamed": {
+            "model": "testapp.Chat",
+            "on": ["updated"],
+            "fields": ["title"],
+            "email": {"to": ["admin.email"], "subject": "Now {{ instance.title }}", "body": "."},
+        }
+    }
+    chat = Chat.objects.get(pk=chat.pk)
+    chat.topic = "soil"
+    chat.save()
+    chat.title = "Roses"
+    chat.save(update_fields=["title"])
+
+    wait_for(delivery_where(status=SENT))
+    assert [m.subject for m in smtp_server.messages] == ["Now Roses"]
+    assert Notification.objects.count() == 1
+
+
+def test_smtp_421_twice_then_success_delivers_once(
+    celery_worker: Any, smtp_server: Any, chat: Chat, member: Any, task_states: Any
+) -> None:
+    smtp_server.handler.data_replies = ["421 4.3.2 try again later", "421 4.3.2 try again later"]
+    Membership.objects.create(chat=chat, user=member)
+
+    delivery = wait_for(delivery_where(status=SENT), message="delivery after two 421s")
+    assert delivery.attempts == 3
+    assert len(smtp_server.messages) == 1
+    assert ("django_notify_tasks.deliver_email", "RETRY") in task_states
+
+
+def test_smtp_550_fails_at_once_and_other_recipients_get_theirs(
+    settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any, task_states: Any
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "member-joined": {
+            "model": "testapp.Membership",
+            "on": ["created"],
+            "email": {"to": ["chat.admin.email", "user.email"], "subject": "Hi", "body": "."},
+        }
+    }
+    smtp_server.handler.refuse["alice@chat.example"] = "550 5.1.1 no such user"
+    Membership.objects.create(chat=chat, user=member)
+
+    failed = wait_for(delivery_where(status=Delivery.Status.FAILED))
+    wait_for(delivery_where(status=SENT))
+    wait_for(finished(task_states, "deliver_email"))
+    assert failed.target == "alice@chat.example"
+    assert failed.attempts == 1
+    assert "550" in failed.error and "no such user" in failed.error
+    assert [m.envelope_to for m in smtp_server.messages] == [["bob@chat.example"]]
+    assert ("django_notify_tasks.deliver_email", "FAILURE") in task_states
+
+
+def test_silent_smtp_server_times_out_retries_then_gives_up(
+    settings: Any, celery_worker: Any, silent_smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    settings.NOTIFY_TASKS_MAX_RETRIES = 1
+    Membership.objects.create(chat=chat, user=member)
+
+    failed = wait_for(delivery_where(status=Delivery.Status.FAILED), timeout=20)
+    assert failed.attempts == 2
+    assert failed.error.startswith("gave up after 2 attempts:")
+    assert "timed out" in failed.error
+    assert len(silent_smtp_server.accepted) == 2  # one connection per attempt
+
+
+def test_delivery_task_run_twice_sends_one_message(
+    celery_worker: Any, smtp_server: Any, chat: Chat, member: Any, task_states: Any
+) -> None:
+    Membership.objects.create(chat=chat, user=member)
+    delivery = wait_for(delivery_where(status=SENT))
+
+    deliver_email.delay([delivery.pk])
+    deliver_email.delay([delivery.pk])
+    wait_for(finished(task_states, "deliver_email", count=3))
+    assert len(smtp_server.messages) == 1
+    assert Delivery.objects.get().attempts == 1
+
+
+def test_broker_down_at_commit_then_sweeper_delivers(
+    settings: Any,
+    celery_worker: Any,
+    redis_server: Any,
+    smtp_server: Any,
+    chat: Chat,
+    task_states: Any,
+) -> None:
+    settings.NOTIFY_TASKS_REDISPATCH_AFTER = 0.001
+    redis_server.stop()
+    try:
+        started = time.monotonic()
+        with transaction.atomic():
+            Membership.objects.create(chat=chat, user=make_user("bob"))
+        save_seconds = time.monotonic() - started
+        assert Notification.objects.get().status == Notification.Status.PENDING
+    finally:
+        redis_server.start()
+    assert save_seconds < 5  # a hang detector, not a speed target: see bench/ for figures
+
+    redispatch_stale.delay()
+    wait_for(delivery_where(status=SENT), timeout=30, message="the sweeper's re-send")
+    assert len(smtp_server.messages) == 1
+    assert Notification.objects.get().dispatch_count == 1

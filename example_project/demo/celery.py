@@ -1,0 +1,11 @@
+"""The host project's Celery app, in the layout the Celery docs describe for Django."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+
+app = Celery("demo")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,106 @@
+"""Settings for the chat demo. Secrets and hosts come from the environment or ``.env``."""
+
+import os
+from pathlib import Path
+
+from demo.env import load_env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_env(BASE_DIR / ".env")
+
+
+def env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return env(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = env("SECRET_KEY", "django-insecure-demo-only-set-SECRET_KEY-in-production")
+DEBUG = env_bool("DEBUG", True)
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_notify_tasks",
+    "chat",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "demo.urls"
+WSGI_APPLICATION = "demo.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# SQLite cannot create its directory; var/ is git-ignored.
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": VAR_DIR / "db.sqlite3",
+        # The web server and the worker write at the same time: take the write lock up
+        # front and wait for it, instead of failing with "database is locked".
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+STATIC_URL = "static/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# run_demo.py starts an SMTP sink on DEMO_SMTP_PORT; EMAIL_HOST/EMAIL_PORT point elsewhere.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(env("EMAIL_PORT", env("DEMO_SMTP_PORT", "1025")))
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Chat demo <notifications@chat.example>")
+
+# run_demo.py starts Redis on DEMO_REDIS_PORT unless CELERY_BROKER_URL is given.
+CELERY_BROKER_URL = env(
+    "CELERY_BROKER_URL", f"redis://127.0.0.1:{env('DEMO_REDIS_PORT', '6390')}/0"
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Without socket timeouts a request that publishes to a dead broker hangs; tasks must also
+# finish (retries included) well within the visibility timeout or Redis redelivers them.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 3,
+    "socket_timeout": 5,
+    "visibility_timeout": 3600,
+}
+
+NOTIFY_TASKS_RULES = {
+    "member-joined": {
+        "model": "chat.Membership",
+        "on": ["created"],
+        "email": {"to": ["chat.admin.email"], "template": "chat/email/member_joined"},
+    },
+}

@@ -1,0 +1,205 @@
+"""Worker-side services called directly: deliveries built from a notification, and claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from django_notify_tasks import deliveries, email
+from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.processing import process_notification
+from tests.conftest import make_user
+from tests.testapp.models import Chat, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: Any) -> None:
+    monkeypatch.setattr(
+        "django_notify_tasks.signals.enqueue_notifications", lambda ids, using: None
+    )
+
+
+def rule(**email_spec: Any) -> dict[str, Any]:
+    spec = {"to": ["chat.admin.email"], "subject": "{{ instance.user }} joined", "body": "b"}
+    return {
+        "r": {"model": "testapp.Membership", "on": ["created"], "email": {**spec, **email_spec}}
+    }
+
+
+def deliveries_of(notification: Notification) -> list[tuple[str, str, str]]:
+    return [(d.target, d.status, d.error) for d in notification.deliveries.order_by("target")]
+
+
+def test_builds_rendered_deliveries_from_template_files(chat: Chat, member: Any) -> None:
+    membership = Membership.objects.create(chat=chat, user=member)
+    notification = Notification.objects.get()
+    [delivery_id] = process_notification(notification.pk, "default")
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.target == "alice@chat.example"
+    assert delivery.subject == "bob joined Gardening"  # the trailing newline is gone
+    assert 'bob joined "Gardening" (created, rule member-joined)' in delivery.body  # not escaped
+    assert delivery.html == "<p><b>bob</b> joined Gardening</p>\n"
+    assert membership.pk and Notification.objects.get().status == Notification.Status.PROCESSED
+
+
+def test_processing_twice_creates_nothing_more(chat: Chat, member: Any) -> None:
+    Membership.objects.create(chat=chat, user=member)
+    notification = Notification.objects.get()
+    assert len(process_notification(notification.pk, "default")) == 1
+    assert process_notification(notification.pk, "default") == []
+    assert Delivery.objects.count() == 1
+
+
+def test_recipients_fan_out_dedupe_and_record_bad_ones(settings: Any, chat: Chat) -> None:
+    bad = make_user("nomail")
+    bad.email = ""
+    bad.save()
+    chat.members.add(make_user("carol"), bad, through_defaults={})
+    settings.NOTIFY_TASKS_RULES = rule(
+        to=[
+            "chat.admin.email",
+            "ALICE@chat.example",
+            "chat.members.email",
+            "not-an-address@",
+            lambda m: ["ops@chat.example"],
+        ]
+    )
+    Membership.objects.create(chat=chat, user=make_user("bob"))
+    notification = Notification.objects.filter(rule="r").get()
+    process_notification(notification.pk, "default")
+    assert deliveries_of(notification) == [
+        ("alice@chat.example", "pending", ""),
+        ("bob@chat.example", "pending", ""),
+        ("carol@chat.example", "pending", ""),
+        ("chat.members.email", "failed", "no email address (the recipient resolved to '')"),
+        ("not-an-address@", "failed", "invalid email address 'not-an-address@'"),
+        ("ops@chat.example", "pending", ""),
+    ]
+
+
+def test_template_error_is_a_failed_delivery_with_the_reason(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    settings.NOTIFY_TASKS_RULES = rule(body="{{ instance.chat.nope|date:'Y' }}{% url 'nowhere' %}")
+    Membership.objects.create(chat=chat, user=member)
+    notification = Notification.objects.get()
+    assert process_notification(notification.pk, "default") == []
+    [(target, status, error)] = deliveries_of(notification)
+    assert (target, status) == ("(all recipients)", "failed")
+    assert "NoReverseMatch" in error
+
+
+def test_recipient_path_that_raises_is_recorded(settings: Any, chat: Chat, member: Any) -> None:
+    def explode(instance: Any) -> list[str]:
+        raise LookupError("directory is down")
+
+    settings.NOTIFY_TASKS_RULES = rule(to=["chat.admin.email", explode])
+    Membership.objects.create(chat=chat, user=member)
+    notification = Notification.objects.get()
+    assert len(process_notification(notification.pk, "default")) == 1
+    assert deliveries_of(notification)[0] == (
+        "(recipients)",
+        "failed",
+        "recipients could not be resolved: LookupError: directory is down",
+    )
+
+
+def test_deleted_row_renders_from_the_snapshot(settings: Any, chat: Chat, member: Any) -> None:
+    settings.NOTIFY_TASKS_RULES = rule(
+        subject="{{ instance.user.username }} left {{ instance.chat }} ({{ instance.role }})"
+    )
+    settings.NOTIFY_TASKS_RULES["r"]["on"] = ["deleted"]
+    membership = Membership.objects.create(chat=chat, user=member, role="moderator")
+    membership.delete()
+    notification = Notification.objects.get()
+    [delivery_id] = process_notification(notification.pk, "default")
+    assert Delivery.objects.get(pk=delivery_id).subject == "bob left Gardening (moderator)"
+
+
+def test_created_row_gone_before_the_worker_uses_the_snapshot(chat: Chat, member: Any) -> None:
+    Membership.objects.create(chat=chat, user=member).delete()
+    notification = Notification.objects.get()
+    [delivery_id] = process_notification(notification.pk, "default")
+    assert Delivery.objects.get(pk=delivery_id).subject == "bob joined Gardening"
+
+
+def test_removed_rule_fails_the_notification(settings: Any, chat: Chat, member: Any) -> None:
+    Membership.objects.create(chat=chat, user=member)
+    settings.NOTIFY_TASKS_RULES = {}
+    notification = Notification.objects.get()
+    assert process_notification(notification.pk, "default") == []
+    notification.refresh_from_db()
+    assert (notification.status, notification.error) == ("failed", "rule not configured")
+
+
+def test_m2m_context_has_related_and_reverse_condition_runs_in_worker(
+    settings: Any, chat: Chat
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "joined": {
+            "model": "testapp.Chat.members",
+            "on": ["m2m_added"],
+            "condition": lambda c, event: c.title != "Quiet",
+            "email": {
+                "to": ["admin.email"],
+                "subject": "{{ related }} joined {{ instance }}",
+                "body": "b",
+            },
+        }
+    }
+    quiet = Chat.objects.create(title="Quiet", admin=chat.admin)
+    bob = make_user("bob")
+    bob.chats.add(chat, quiet)
+    by_chat = {n.object_pk: n for n in Notification.objects.all()}
+    [delivery_id] = process_notification(by_chat[str(chat.pk)].pk, "default")
+    assert Delivery.objects.get(pk=delivery_id).subject == "bob joined Gardening"
+    assert process_notification(by_chat[str(quiet.pk)].pk, "default") == []
+    assert Notification.objects.get(object_pk=quiet.pk).status == "skipped"
+
+
+def test_a_claimed_delivery_cannot_be_claimed_again(chat: Chat, member: Any) -> None:
+    Membership.objects.create(chat=chat, user=member)
+    ids = process_notification(Notification.objects.get().pk, "default")
+    first = deliveries.claim(ids, Delivery.Channel.EMAIL, "default")
+    assert [d.pk for d in first] == ids
+    assert deliveries.claim(ids, Delivery.Channel.EMAIL, "default") == []
+    deliveries.mark_sent(first[0], deliveries.Outcome(), "default")
+    assert deliveries.claim(ids, Delivery.Channel.EMAIL, "default") == []
+
+
+def test_message_has_deterministic_id_and_both_parts(chat: Chat, member: Any) -> None:
+    Membership.objects.create(chat=chat, user=member)
+    [delivery_id] = process_notification(Notification.objects.get().pk, "default")
+    delivery = Delivery.objects.get(pk=delivery_id)
+    email.send_each([delivery], lambda d: None, lambda d, e: pytest.fail(str(e)))
+    [sent] = mail.outbox
+    assert sent.extra_headers["Message-ID"] == email.message_id(delivery)
+    assert (
+        email.message_id(delivery)
+        == f"<notify-tasks.{delivery.notification_id}.{delivery.pk}@chat.example>"
+    )
+    assert sent.alternatives[0][1] == "text/html"
+    assert sent.from_email == "notifications@chat.example"
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (__import__("smtplib").SMTPRecipientsRefused({"a@b.c": (550, b"no such user")}), False),
+        (__import__("smtplib").SMTPRecipientsRefused({"a@b.c": (452, b"mailbox full")}), True),
+        (__import__("smtplib").SMTPDataError(421, b"try later"), True),
+        (__import__("smtplib").SMTPDataError(554, b"spam"), False),
+        (__import__("smtplib").SMTPServerDisconnected("gone"), True),
+        (TimeoutError("timed out"), True),
+        (ConnectionRefusedError(111, "refused"), True),
+        (ValueError("bad header"), False),
+    ],
+)
+def test_smtp_errors_are_classified(exc: Exception, transient: bool) -> None:
+    from django_notify_tasks.exceptions import TransientDeliveryError
+
+    assert isinstance(email.classify(exc), TransientDeliveryError) is transient
