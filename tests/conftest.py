@@ -80,7 +80,7 @@ def _use_smtp(settings: Any, port: int) -> None:
 
 
 @pytest.fixture
-def admin_user(django_user_model: Any) -> Any:
+def chat_admin(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("alice", "alice@chat.example", "pw")
 
 
@@ -90,8 +90,8 @@ def member(django_user_model: Any) -> Any:
 
 
 @pytest.fixture
-def chat(admin_user: Any) -> Chat:
-    return Chat.objects.create(title="Gardening", admin=admin_user)
+def chat(chat_admin: Any) -> Chat:
+    return Chat.objects.create(title="Gardening", admin=chat_admin)
 
 
 def make_user(username: str) -> Any:

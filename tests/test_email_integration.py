@@ -211,3 +211,43 @@ def test_broker_down_at_commit_then_sweeper_delivers(
     wait_for(delivery_where(status=SENT), timeout=30, message="the sweeper's re-send")
     assert len(smtp_server.messages) == 1
     assert Notification.objects.get().dispatch_count == 1
+
+
+def test_one_smtp_connection_serves_all_deliveries_of_a_task(
+    settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "member-joined": {
+            "model": "testapp.Membership",
+            "on": ["created"],
+            "email": {
+                "to": ["chat.admin.email", "user.email", "ops@chat.example"],
+                "subject": "Hi",
+                "body": ".",
+            },
+        }
+    }
+    Membership.objects.create(chat=chat, user=member)
+
+    wait_for(lambda: Delivery.objects.filter(status=SENT).count() == 3)
+    assert len(smtp_server.messages) == 3
+    assert smtp_server.handler.connections == 1
+
+
+def test_a_transient_error_does_not_spoil_the_connection_for_the_rest(
+    settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "member-joined": {
+            "model": "testapp.Membership",
+            "on": ["created"],
+            "email": {"to": ["chat.admin.email", "user.email"], "subject": "Hi", "body": "."},
+        }
+    }
+    smtp_server.handler.data_replies = ["421 4.3.2 closing"]  # the first message only
+    Membership.objects.create(chat=chat, user=member)
+
+    wait_for(lambda: Delivery.objects.filter(status=SENT).count() == 2)
+    attempts = dict(Delivery.objects.values_list("target", "attempts"))
+    assert attempts == {"alice@chat.example": 2, "bob@chat.example": 1}
+    assert len(smtp_server.messages) == 2

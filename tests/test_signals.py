@@ -240,11 +240,8 @@ def test_condition_filters_and_a_raising_condition_never_breaks_save(
 def test_host_save_survives_a_failing_outbox_insert(
     monkeypatch: Any, chat: Chat, member: Any, enqueued: list[list[int]]
 ) -> None:
-    def broken_insert(self: Any, objs: Any, *args: Any, **kwargs: Any) -> Any:
-        with connection.cursor() as cursor:  # a real database error inside the host's transaction
-            cursor.execute("INSERT INTO no_such_table VALUES (1)")
-
-    monkeypatch.setattr("django.db.models.query.QuerySet.bulk_create", broken_insert)
+    # As if migrations were not applied: the real INSERT fails inside the host's transaction.
+    monkeypatch.setattr(Notification._meta, "db_table", "no_such_table")
     with transaction.atomic():
         Membership.objects.create(chat=chat, user=member)
         Chat.objects.create(title="still usable", admin=member)

@@ -1,0 +1,99 @@
+"""The delivery log in the admin: list, filters, resend and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from django_notify_tasks.models import Delivery, Notification
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enqueued(monkeypatch: Any) -> list[tuple[str, tuple[Any, ...]]]:
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr(
+        "celery.app.task.Task.apply_async",
+        lambda self, args=None, kwargs=None, **options: calls.append((self.name, tuple(args))),
+    )
+    return calls
+
+
+@pytest.fixture
+def failed_delivery() -> Delivery:
+    parent = Notification.objects.create(
+        rule="member-joined",
+        event="created",
+        model="testapp.membership",
+        object_pk="7",
+        status="processed",
+    )
+    return Delivery.objects.create(
+        notification=parent,
+        channel="email",
+        target="a@chat.example",
+        status="failed",
+        error="550 no",
+        attempts=1,
+    )
+
+
+def test_changelist_filters_by_rule_status_and_channel(
+    admin_client: Any, failed_delivery: Delivery
+) -> None:
+    url = reverse("admin:django_notify_tasks_notification_changelist")
+    page = admin_client.get(
+        url, {"rule": "member-joined", "status": "processed", "deliveries__channel": "email"}
+    )
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    assert admin_client.get(url, {"rule": "other"}).context["cl"].result_count == 0
+    detail = admin_client.get(
+        reverse(
+            "admin:django_notify_tasks_notification_change", args=[failed_delivery.notification_id]
+        )
+    )
+    assert b"550 no" in detail.content  # the inline shows the delivery's error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resend_action_requeues_failed_deliveries(
+    admin_client: Any, failed_delivery: Delivery, enqueued: Any
+) -> None:
+    url = reverse("admin:django_notify_tasks_notification_changelist")
+    admin_client.post(
+        url, {"action": "resend", "_selected_action": [failed_delivery.notification_id]}
+    )
+    failed_delivery.refresh_from_db()
+    assert (failed_delivery.status, failed_delivery.attempts, failed_delivery.error) == (
+        "pending",
+        0,
+        "",
+    )
+    assert enqueued == [("django_notify_tasks.deliver_email", ([failed_delivery.pk],))]
+
+
+def test_cancel_action_stops_unsent_work(admin_client: Any, failed_delivery: Delivery) -> None:
+    pending = Notification.objects.create(
+        rule="r", event="created", model="testapp.chat", object_pk="1"
+    )
+    waiting = Delivery.objects.create(
+        notification=failed_delivery.notification,
+        channel="email",
+        target="b@chat.example",
+        status="retrying",
+    )
+    url = reverse("admin:django_notify_tasks_notification_changelist")
+    ids = [pending.pk, failed_delivery.notification_id]
+    admin_client.post(url, {"action": "cancel", "_selected_action": ids})
+    pending.refresh_from_db()
+    waiting.refresh_from_db()
+    failed_delivery.refresh_from_db()
+    assert (pending.status, waiting.status, failed_delivery.status) == (
+        "cancelled",
+        "cancelled",
+        "failed",
+    )
