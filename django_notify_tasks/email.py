@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import smtplib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.utils import DNS_NAME
@@ -100,8 +101,22 @@ def template_problems(spec: EmailSpec) -> list[str]:
 _TEMPLATE_SUFFIXES = {"subject": "_subject.txt", "body": ".txt", "html": ".html"}
 
 
+def template_engine() -> Engine:
+    """The project's Django template engine, or a private one for projects without one."""
+    try:
+        return Engine.get_default()
+    except ImproperlyConfigured:
+        return _fallback_engine()
+
+
+@functools.cache
+def _fallback_engine() -> Engine:
+    # API-only projects often configure no TEMPLATES; app templates still work this way.
+    return Engine(app_dirs=True)
+
+
 def _load(spec: EmailSpec, part: str) -> Any:
-    engine = Engine.get_default()
+    engine = template_engine()
     if spec.template is None:
         source = getattr(spec, part)
         return None if source is None else engine.from_string(source)

@@ -49,7 +49,12 @@ def _process(notification: Notification, using: str) -> None:
     except InstanceGone as exc:
         return _finish(notification, using, Notification.Status.FAILED, str(exc))
     related = load_related(notification, using)
-    if not _condition_holds_in_worker(rule, notification, instance):
+    try:
+        holds = _condition_holds_in_worker(rule, notification, instance)
+    except Exception as exc:
+        reason = f"condition raised {type(exc).__name__}: {exc}"
+        return _finish(notification, using, Notification.Status.FAILED, reason)
+    if not holds:
         return _finish(notification, using, Notification.Status.SKIPPED, "condition is false")
     context = {
         "instance": instance,

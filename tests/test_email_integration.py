@@ -188,6 +188,7 @@ def test_delivery_task_run_twice_sends_one_message(
 
 
 def test_broker_down_at_commit_then_sweeper_delivers(
+    caplog: Any,
     settings: Any,
     celery_worker: Any,
     redis_server: Any,
@@ -206,6 +207,7 @@ def test_broker_down_at_commit_then_sweeper_delivers(
     finally:
         redis_server.start()
     assert save_seconds < 5  # a hang detector, not a speed target: see bench/ for figures
+    assert "Could not send django_notify_tasks.process_notification" in caplog.text
 
     redispatch_stale.delay()
     wait_for(delivery_where(status=SENT), timeout=30, message="the sweeper's re-send")

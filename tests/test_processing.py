@@ -203,3 +203,34 @@ def test_smtp_errors_are_classified(exc: Exception, transient: bool) -> None:
     from django_notify_tasks.exceptions import TransientDeliveryError
 
     assert isinstance(email.classify(exc), TransientDeliveryError) is transient
+
+
+def test_projects_without_template_settings_still_render(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    settings.TEMPLATES = []
+    Membership.objects.create(chat=chat, user=member)
+    [delivery_id] = process_notification(Notification.objects.get().pk, "default")
+    assert Delivery.objects.get(pk=delivery_id).subject == "bob joined Gardening"
+
+
+def test_condition_raising_in_the_worker_fails_the_notification(settings: Any, chat: Chat) -> None:
+    def explode(instance: Any, event: str) -> bool:
+        raise KeyError("flag")
+
+    settings.NOTIFY_TASKS_RULES = {
+        "joined": {
+            "model": "testapp.Chat.members",
+            "on": ["m2m_added"],
+            "condition": explode,
+            "email": {"to": ["admin.email"], "subject": "s", "body": "b"},
+        }
+    }
+    make_user("bob").chats.add(chat)
+    notification = Notification.objects.get()
+    assert process_notification(notification.pk, "default") == []
+    notification.refresh_from_db()
+    assert (notification.status, notification.error) == (
+        "failed",
+        "condition raised KeyError: 'flag'",
+    )
