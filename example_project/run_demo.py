@@ -13,9 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from demo.env import load_env
-
 from chat import demo_data
+from demo.env import load_env
 
 HERE = Path(__file__).resolve().parent
 PROCFILE = HERE / "var" / "Procfile"

@@ -17,7 +17,7 @@ class PrintingHandler:
         text = message.get_body(preferencelist=("plain",))
         print(
             f"----- message {message['Message-ID']}\n"
-            f"From: {envelope.mail_from}\n"
+            f"From: {message['From']}\n"
             f"To: {', '.join(envelope.rcpt_tos)}\n"
             f"Subject: {message['Subject']}\n\n"
             f"{text.get_content().rstrip() if text else '(no text part)'}\n"

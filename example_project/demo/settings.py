@@ -96,6 +96,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
     "visibility_timeout": 3600,
 }
+# The package's tasks acknowledge late and are redelivered after a lost connection: cancel the
+# running copy rather than let it finish beside the redelivered one.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 NOTIFY_TASKS_RULES = {
     "member-joined": {
