@@ -55,6 +55,34 @@ def check_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
+def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Centrifugo settings that realtime rules need, and mistakes the cent client punishes."""
+    messages: list[CheckMessage] = []
+    url = getattr(settings, "NOTIFY_TASKS_CENTRIFUGO_API_URL", None)
+    parsed = parse_rules(getattr(settings, "NOTIFY_TASKS_RULES", {}))
+    realtime_rules = sorted(name for name, rule in parsed.rules.items() if rule.realtime)
+    for suffix in ("CENTRIFUGO_API_URL", "CENTRIFUGO_API_KEY"):
+        if realtime_rules and not getattr(settings, f"NOTIFY_TASKS_{suffix}", None):
+            messages.append(
+                Error(
+                    f"NOTIFY_TASKS_{suffix} should be set: rules {realtime_rules!r} publish "
+                    "to Centrifugo.",
+                    hint=f"Set NOTIFY_TASKS_{suffix} from the environment (e.g. "
+                    f"os.environ['{suffix}']), or remove 'realtime' from those rules.",
+                    id=f"{PREFIX}.E013",
+                )
+            )
+    if isinstance(url, str) and url.endswith("/"):
+        messages.append(
+            Error(
+                f"NOTIFY_TASKS_CENTRIFUGO_API_URL should not end with '/' ({url!r}).",
+                hint=f"Use {url.rstrip('/')!r}: with the slash every call fails with HTTP 405.",
+                id=f"{PREFIX}.E014",
+            )
+        )
+    return messages
+
+
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Types and ranges of the scalar settings, and the order of the timeouts."""
     messages = _type_errors()

@@ -56,6 +56,18 @@ class AppSettings:
         return self._get("EMAIL_TIMEOUT")  # type: ignore[no-any-return]
 
     @property
+    def centrifugo_api_url(self) -> str | None:
+        return self._get("CENTRIFUGO_API_URL")  # type: ignore[no-any-return]
+
+    @property
+    def centrifugo_api_key(self) -> str | None:
+        return self._get("CENTRIFUGO_API_KEY")  # type: ignore[no-any-return]
+
+    @property
+    def centrifugo_timeout(self) -> float:
+        return self._get("CENTRIFUGO_TIMEOUT")  # type: ignore[no-any-return]
+
+    @property
     def queue(self) -> str | None:
         return self._get("QUEUE")  # type: ignore[no-any-return]
 

@@ -45,8 +45,12 @@ def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_
     """Queue ``process_notification`` for each id, stopping at the first broker failure."""
     from django_notify_tasks.tasks import process_notification
 
+    limits = {
+        "soft_time_limit": app_settings.soft_time_limit,
+        "time_limit": app_settings.time_limit,
+    }
     for position, notification_id in enumerate(notification_ids):
-        if not enqueue(process_notification, (notification_id,), using):
+        if not enqueue(process_notification, (notification_id,), using, **limits):
             left = len(notification_ids) - position
             logger.warning("%d notification(s) stay pending until the broker is back.", left)
             return

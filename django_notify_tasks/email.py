@@ -207,7 +207,8 @@ def build_message(delivery: Delivery) -> EmailMultiAlternatives:
 
 def message_id(delivery: Delivery) -> str:
     """Deterministic, so a resend after a crash can be recognised as the same message."""
-    domain = app_settings.email_from.rpartition("@")[2].strip(">") or str(DNS_NAME)
+    sender = app_settings.email_from
+    domain = sender.rpartition("@")[2].strip("> ") if "@" in sender else str(DNS_NAME)
     return f"<notify-tasks.{delivery.notification_id}.{delivery.pk}@{domain}>"
 
 

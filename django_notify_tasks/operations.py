@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -18,7 +20,7 @@ UNSENT = [
 
 def resend(notifications: QuerySet[Notification]) -> int:
     """Queue again the notifications not yet processed and their unsent or failed deliveries."""
-    from django_notify_tasks.tasks import queue_email
+    from django_notify_tasks.tasks import queue_deliveries
 
     ids = list(notifications.values_list("pk", flat=True))
     with transaction.atomic():
@@ -30,17 +32,18 @@ def resend(notifications: QuerySet[Notification]) -> int:
                 pk__in=ids, status=Notification.Status.PENDING
             ).values_list("pk", flat=True)
         )
-        email_ids = list(
-            Delivery.objects.filter(
-                notification__in=ids, channel=Delivery.Channel.EMAIL, status__in=UNSENT
-            ).values_list("pk", flat=True)
+        # A delivery that failed before any attempt has no content (its recipient or
+        # template failed): resending it would send an empty message. Fix the rule instead.
+        unsent = Delivery.objects.filter(notification__in=ids, status__in=UNSENT).exclude(
+            status=Delivery.Status.FAILED, attempts=0
         )
-        Delivery.objects.filter(pk__in=email_ids).update(
-            status=Delivery.Status.PENDING, attempts=0, error=""
-        )
+        by_channel: dict[str, list[int]] = {}
+        for pk, channel in unsent.order_by("pk").values_list("pk", "channel"):
+            by_channel.setdefault(channel, []).append(pk)
+        unsent.update(status=Delivery.Status.PENDING, attempts=0, error="")
         transaction.on_commit(lambda: enqueue_notifications(pending))
-        if email_ids:
-            transaction.on_commit(lambda: queue_email(email_ids))
+        for channel, delivery_ids in by_channel.items():
+            transaction.on_commit(partial(queue_deliveries, channel, delivery_ids))
     return len(ids)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from django_notify_tasks.email import build_email_deliveries
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.realtime import build_realtime_deliveries
 from django_notify_tasks.rules import Rule, current_rules
 
 logger = logging.getLogger(__name__)
@@ -21,8 +22,8 @@ class InstanceGone(Exception):
     """The row was deleted and the notification carries no snapshot to render from."""
 
 
-def process_notification(notification_id: int, using: str) -> list[int]:
-    """Create the deliveries of a pending notification once; return the email ids to send."""
+def process_notification(notification_id: int, using: str) -> dict[str, list[int]]:
+    """Create the deliveries of a pending notification once; return pending ids by channel."""
     with transaction.atomic(using=using):
         notification = (
             Notification.objects.using(using)
@@ -31,13 +32,13 @@ def process_notification(notification_id: int, using: str) -> list[int]:
             .first()
         )
         if notification is None:
-            return []  # already processed (a redelivered or re-swept task), or cancelled
+            return {}  # already processed (a redelivered or re-swept task), or cancelled
         _process(notification, using)
-    return list(
-        notification.deliveries.filter(
-            channel=Delivery.Channel.EMAIL, status=Delivery.Status.PENDING
-        ).values_list("pk", flat=True)
-    )
+    pending: dict[str, list[int]] = {}
+    rows = notification.deliveries.filter(status=Delivery.Status.PENDING).order_by("pk")
+    for pk, channel in rows.values_list("pk", "channel"):
+        pending.setdefault(channel, []).append(pk)
+    return pending
 
 
 def _process(notification: Notification, using: str) -> None:
@@ -66,6 +67,8 @@ def _process(notification: Notification, using: str) -> None:
     deliveries: list[Delivery] = []
     if rule.email is not None:
         deliveries += build_email_deliveries(rule.email, notification, instance, context)
+    if rule.realtime is not None:
+        deliveries += build_realtime_deliveries(rule.realtime, notification, instance, context)
     Delivery.objects.using(using).bulk_create(deliveries, ignore_conflicts=True)
     return _finish(notification, using, Notification.Status.PROCESSED, "")
 

@@ -6,8 +6,9 @@ rules that are usable, so ``ready()`` cannot fail at import and ``manage.py chec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -22,6 +23,10 @@ MODEL_EVENTS = frozenset({"created", "updated", "deleted"})
 M2M_EVENTS = frozenset({"m2m_added", "m2m_removed"})
 RULE_KEYS = frozenset({"model", "on", "fields", "condition", "email", "realtime"})
 EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html"})
+REALTIME_KEYS = frozenset({"channels", "data"})
+# Channel templates allow attribute access only: "personal:#{instance.chat.admin_id}".
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+PLACEHOLDER_PATH = re.compile(r"^(instance|related|notification)(\.[A-Za-z_]\w*)*$")
 
 Recipient = str | Callable[[models.Model], Any]
 
@@ -38,6 +43,14 @@ class EmailSpec:
 
 
 @dataclass(frozen=True)
+class RealtimeSpec:
+    """Which Centrifugo channels get the notification, and with what data."""
+
+    channels: tuple[str, ...]
+    data: Callable[[models.Model, str], Any] | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """One parsed entry of ``NOTIFY_TASKS_RULES``."""
 
@@ -49,7 +62,7 @@ class Rule:
     tracked_attnames: frozenset[str] = frozenset()
     condition: Callable[[models.Model, str], bool] | None = None
     email: EmailSpec | None = None
-    realtime: Mapping[str, Any] | None = field(default=None, hash=False)
+    realtime: RealtimeSpec | None = None
 
     @property
     def m2m_through(self) -> type[models.Model] | None:
@@ -117,7 +130,7 @@ def parse_rule(name: object, spec: object) -> Rule:
     events = _parse_events(name, spec.get("on"), m2m=m2m_field is not None)
     fields, attnames = _parse_fields(name, spec.get("fields"), model, events)
     email = _parse_email(name, spec["email"], model) if spec.get("email") is not None else None
-    realtime = spec.get("realtime")
+    realtime = _parse_realtime(name, spec["realtime"], model) if spec.get("realtime") else None
     if email is None and realtime is None:
         raise RuleError(
             "E010",
@@ -223,7 +236,7 @@ def _parse_email(name: str, spec: object, model: type[models.Model]) -> EmailSpe
             f"Use only {sorted(EMAIL_KEYS)!r}.",
         )
     has_template = spec.get("template") is not None
-    has_inline = spec.get("subject") is not None or spec.get("body") is not None
+    has_inline = any(spec.get(key) is not None for key in ("subject", "body", "html"))
     if has_template == has_inline or (
         has_inline and not (spec.get("subject") and spec.get("body"))
     ):
@@ -263,7 +276,50 @@ def _parse_recipients(
     return tuple(to)
 
 
-def validate_path(name: str, model: type[models.Model], path: str) -> None:
+def _parse_realtime(name: str, spec: object, model: type[models.Model]) -> RealtimeSpec:
+    if not isinstance(spec, Mapping):
+        raise RuleError("E002", f"Rule {name!r}: 'realtime' should be a dict, not {spec!r}.")
+    unknown = set(spec) - REALTIME_KEYS
+    if unknown:
+        raise RuleError(
+            "E002",
+            f"Rule {name!r}: 'realtime' has unknown keys {sorted(unknown)!r}.",
+            f"Use only {sorted(REALTIME_KEYS)!r}.",
+        )
+    channels = spec.get("channels")
+    if isinstance(channels, str):
+        channels = [channels]
+    if not isinstance(channels, list | tuple) or not channels:
+        raise RuleError(
+            "E012",
+            f"Rule {name!r}: 'realtime.channels' should be a non-empty list, not {channels!r}.",
+            'List channel templates such as "chats:{instance.chat_id}".',
+        )
+    for channel in channels:
+        _validate_channel_template(name, channel, model)
+    return RealtimeSpec(tuple(channels), _parse_callable(name, "realtime.data", spec.get("data")))
+
+
+def _validate_channel_template(name: str, channel: object, model: type[models.Model]) -> None:
+    hint = (
+        'Write channels like "chats:{instance.chat_id}" or "personal:#{instance.user_id}": '
+        "placeholders are attribute paths on instance, related or notification."
+    )
+    if not isinstance(channel, str) or not channel:
+        raise RuleError("E012", f"Rule {name!r}: channel {channel!r} should be a string.", hint)
+    if PLACEHOLDER.sub("", channel).count("{") or PLACEHOLDER.sub("", channel).count("}"):
+        raise RuleError("E012", f"Rule {name!r}: channel {channel!r} has unbalanced braces.", hint)
+    for path in PLACEHOLDER.findall(channel):
+        if not PLACEHOLDER_PATH.match(path):
+            raise RuleError(
+                "E012", f"Rule {name!r}: {{{path}}} in channel {channel!r} is not allowed.", hint
+            )
+        root, _, rest = path.partition(".")
+        if root == "instance" and rest:
+            validate_path(name, model, rest, check_id="E012")
+
+
+def validate_path(name: str, model: type[models.Model], path: str, check_id: str = "E007") -> None:
     """Check each step of ``path`` on the model classes, as far as relations lead."""
     current: type[models.Model] | None = model
     for part in path.split("."):
@@ -274,13 +330,20 @@ def validate_path(name: str, model: type[models.Model], path: str) -> None:
         except FieldDoesNotExist:
             if not part.isidentifier() or not hasattr(current, part):
                 raise RuleError(
-                    "E007",
+                    check_id,
                     f"Rule {name!r}: {path!r} cannot be resolved: {part!r} is not a field "
                     f"or attribute of {current.__name__}.",
                     f"Use fields and attributes of {current._meta.label}.",
                 ) from None
             current = None
             continue
+        if not hasattr(current, part):  # a reverse relation's query name, not its accessor
+            raise RuleError(
+                check_id,
+                f"Rule {name!r}: {path!r} cannot be resolved: {current.__name__} has no "
+                f"attribute {part!r}.",
+                f"Use the accessor name (e.g. {part}_set), not the query name.",
+            )
         current = step.related_model if step.is_relation else None  # type: ignore[assignment]
 
 

@@ -122,7 +122,11 @@ def record(
     if not instances:
         return []
     alias = using or router.db_for_write(Notification, instance=instances[0])
-    rows = [build_notification(rule, obj, event, related=related) for obj in instances]
+    rows = [
+        build_notification(rule, obj, event, related=related)
+        for obj in instances
+        if _condition_holds(rule, obj, event)
+    ]
     return _insert_and_enqueue(rows, alias)
 
 

@@ -76,6 +76,24 @@ def test_resend_action_requeues_failed_deliveries(
     assert enqueued == [("django_notify_tasks.deliver_email", ([failed_delivery.pk],))]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_resend_skips_deliveries_that_never_had_content(
+    admin_client: Any, failed_delivery: Delivery, enqueued: Any
+) -> None:
+    placeholder = Delivery.objects.create(
+        notification=failed_delivery.notification,
+        channel="email",
+        target="(recipients)",
+        status="failed",
+        error="recipients could not be resolved",
+    )
+    url = reverse("admin:django_notify_tasks_notification_changelist")
+    admin_client.post(url, {"action": "resend", "_selected_action": [placeholder.notification_id]})
+    placeholder.refresh_from_db()
+    assert placeholder.status == "failed"
+    assert enqueued == [("django_notify_tasks.deliver_email", ([failed_delivery.pk],))]
+
+
 def test_cancel_action_stops_unsent_work(admin_client: Any, failed_delivery: Delivery) -> None:
     pending = Notification.objects.create(
         rule="r", event="created", model="testapp.chat", object_pk="1"

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from django_notify_tasks.checks import check_rules, check_settings
+from django_notify_tasks.checks import check_realtime, check_rules, check_settings
 
 VALID_EMAIL = {"to": ["chat.admin.email"], "subject": "Hi", "body": "Body"}
 
@@ -38,6 +38,7 @@ def test_valid_rules_and_default_settings_pass(settings: Any) -> None:
     }
     assert check_rules() == []
     assert check_settings() == []
+    assert check_realtime() == []
 
 
 def test_e001_rules_not_a_dict(settings: Any) -> None:
@@ -104,7 +105,9 @@ def test_e006_not_a_many_to_many_field(settings: Any) -> None:
     assert "'admin'" in error.msg
 
 
-@pytest.mark.parametrize("to", [["chat.owner.email"], ["chat.admin.mail"], [], [42]])
+@pytest.mark.parametrize(
+    "to", [["chat.owner.email"], ["chat.admin.mail"], ["chat.membership.user.email"], [], [42]]
+)
 def test_e007_unresolvable_recipient(settings: Any, to: Any) -> None:
     settings.NOTIFY_TASKS_RULES = rules_with(email={**VALID_EMAIL, "to": to})
     [error] = check_rules()
@@ -118,6 +121,7 @@ def test_e007_unresolvable_recipient(settings: Any, to: Any) -> None:
         {"to": ["a@b.c"], "subject": "{% if %}", "body": "b"},
         {"to": ["a@b.c"], "subject": "only a subject"},
         {"to": ["a@b.c"], "template": "x", "subject": "s", "body": "b"},
+        {"to": ["a@b.c"], "template": "testapp/email/member_joined", "html": "<p>ignored</p>"},
     ],
 )
 def test_e008_bad_templates(settings: Any, email: dict[str, Any]) -> None:
@@ -155,6 +159,45 @@ def test_e011_bad_setting_value(settings: Any, name: str, value: Any) -> None:
     assert error.id == "django_notify_tasks.E011"
     assert f"NOTIFY_TASKS_{name} should be" in error.msg
     assert repr(value) in error.msg
+
+
+REALTIME = {"channels": ["chats:{instance.chat_id}"]}
+
+
+@pytest.mark.parametrize(
+    "channels",
+    [
+        [],
+        ["chats:{instance.chat_id"],
+        ["chats:{instance.chat_id!r}"],
+        ["x:{self.pk}"],
+        ["c:{instance.nope}"],
+    ],
+)
+def test_e012_bad_channel_templates(settings: Any, channels: list[str]) -> None:
+    settings.NOTIFY_TASKS_RULES = rules_with(realtime={"channels": channels})
+    [error] = check_rules()
+    assert error.id == "django_notify_tasks.E012"
+
+
+@pytest.mark.parametrize(
+    "missing", ["NOTIFY_TASKS_CENTRIFUGO_API_URL", "NOTIFY_TASKS_CENTRIFUGO_API_KEY"]
+)
+def test_e013_realtime_rules_need_centrifugo_settings(settings: Any, missing: str) -> None:
+    settings.NOTIFY_TASKS_RULES = rules_with(realtime=REALTIME)
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api"
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = "key"
+    setattr(settings, missing, None)
+    [error] = check_realtime()
+    assert error.id == "django_notify_tasks.E013"
+    assert missing in error.msg and "['r']" in error.msg
+
+
+def test_e014_trailing_slash_on_api_url(settings: Any) -> None:
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api/"
+    [error] = check_realtime()
+    assert error.id == "django_notify_tasks.E014"
+    assert "'http://127.0.0.1:8000/api'" in error.hint
 
 
 @pytest.mark.parametrize(

@@ -267,6 +267,21 @@ def test_notify_and_notify_bulk_use_one_insert(
     assert rows(pk=single) == [("member-joined", "manual", str(memberships[0].pk), str(chat.pk))]
 
 
+def test_notify_applies_the_rule_condition(
+    settings: Any, chat: Chat, enqueued: list[list[int]]
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "admins": {
+            "model": "testapp.Chat",
+            "on": ["created"],
+            "condition": lambda c, event: c.title.startswith("A"),
+            "email": EMAIL,
+        }
+    }
+    assert notify("admins", chat) == []
+    assert len(notify_bulk("admins", [Chat(pk=9, title="Apples", admin=chat.admin), chat])) == 1
+
+
 def test_notify_unknown_rule_names_it() -> None:
     with pytest.raises(UnknownRuleError, match="rule_name='nope'"):
         notify("nope", Chat())

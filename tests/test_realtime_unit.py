@@ -1,0 +1,131 @@
+"""Realtime deliveries built from a notification: channels, validation, payload."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from django_notify_tasks import realtime
+from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
+from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.processing import process_notification
+from tests.testapp.models import Chat, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch: Any) -> None:
+    monkeypatch.setattr(
+        "django_notify_tasks.signals.enqueue_notifications", lambda ids, using: None
+    )
+
+
+def realtime_rule(settings: Any, channels: list[str], data: Any = None) -> None:
+    spec: dict[str, Any] = {"channels": channels}
+    if data is not None:
+        spec["data"] = data
+    settings.NOTIFY_TASKS_RULES = {
+        "joined": {"model": "testapp.Membership", "on": ["created"], "realtime": spec}
+    }
+
+
+def realtime_rows(chat: Chat, member: Any) -> list[tuple[str, str, str]]:
+    Membership.objects.create(chat=chat, user=member)
+    notification = Notification.objects.get()
+    process_notification(notification.pk, "default")
+    rows = notification.deliveries.filter(channel="realtime").order_by("pk")
+    return [(d.target, d.status, d.error) for d in rows]
+
+
+def test_channels_render_from_instance_paths_and_dedupe(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    realtime_rule(
+        settings,
+        [
+            "chats:{instance.chat_id}",
+            "personal:#{instance.chat.admin_id}",
+            "chats:{instance.chat.pk}",
+        ],
+    )
+    assert realtime_rows(chat, member) == [
+        (f"chats:{chat.pk}", "pending", ""),
+        (f"personal:#{chat.admin_id}", "pending", ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "reason"),
+    [
+        ("x:{instance.chat_id}", "invalid namespace 'x'"),
+        ("chats:{instance.chat.title}", "is not ASCII"),
+        ("{instance.role}" + "a" * 300, "longer than 255"),
+        ("chats:{related.pk}", "not one value"),
+    ],
+)
+def test_bad_channels_fail_with_the_reason_and_others_go_out(
+    settings: Any, chat: Chat, member: Any, channel: str, reason: str
+) -> None:
+    chat.title = "Gärten"
+    chat.save()
+    realtime_rule(settings, [channel, "chats:{instance.chat_id}"])
+    [(target, status, error), good] = realtime_rows(chat, member)
+    assert status == "failed" and reason in error
+    assert good == (f"chats:{chat.pk}", "pending", "")
+
+
+def test_default_payload_is_json_with_the_notification_facts(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    realtime_rule(settings, ["chats:{instance.chat_id}"])
+    realtime_rows(chat, member)
+    payload = json.loads(Delivery.objects.get().body)
+    notification = Notification.objects.get()
+    assert payload["notification"] == notification.pk
+    assert (payload["rule"], payload["event"], payload["model"]) == (
+        "joined",
+        "created",
+        "testapp.membership",
+    )
+    assert payload["text"] == "bob in Gardening"
+    assert payload["created_at"].startswith(str(notification.created_at.year))
+
+
+def test_data_callable_values_are_encoded_by_django(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    ident = uuid.uuid4()
+    realtime_rule(
+        settings,
+        ["chats:{instance.chat_id}"],
+        data=lambda m, e: {"id": ident, "cost": Decimal("1.50")},
+    )
+    realtime_rows(chat, member)
+    assert json.loads(Delivery.objects.get().body) == {"id": str(ident), "cost": "1.50"}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (lambda m, e: {"raw": object()}, "not JSON serializable"),
+        (lambda m, e: 1 / 0, "realtime data raised ZeroDivisionError"),
+    ],
+)
+def test_bad_data_is_a_failed_delivery(
+    settings: Any, chat: Chat, member: Any, data: Any, reason: str
+) -> None:
+    realtime_rule(settings, ["chats:{instance.chat_id}"], data=data)
+    [(target, status, error)] = realtime_rows(chat, member)
+    assert (target, status) == ("(all channels)", "failed")
+    assert reason in error
+
+
+def test_api_errors_are_classified_by_code() -> None:
+    assert isinstance(realtime._api_error(100, "internal"), TransientDeliveryError)
+    for code in (102, 107, 108):
+        assert isinstance(realtime._api_error(code, "no"), PermanentDeliveryError)
