@@ -72,6 +72,16 @@ def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id=f"{PREFIX}.E013",
                 )
             )
+    if url and not getattr(settings, "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET", None):
+        messages.append(
+            Warning(
+                "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET should be set when realtime is enabled.",
+                hint="Set it from the environment to Centrifugo's HMAC secret "
+                "(token_hmac_secret_key in v5, client.token.hmac_secret_key in v6); without "
+                "it the token endpoints answer 503 and browsers cannot connect.",
+                id=f"{PREFIX}.W003",
+            )
+        )
     if isinstance(url, str) and url.endswith("/"):
         messages.append(
             Error(

@@ -21,6 +21,7 @@ class NotifyTasksConf(AppConf):
     CENTRIFUGO_TOKEN_SECRET: str | None = None
     CENTRIFUGO_TOKEN_TTL = 3600
     CENTRIFUGO_WS_URL: str | None = None
+    CENTRIFUGO_CHANNEL_AUTHORIZER: Any = None
     QUEUE: str | None = None
     MAX_RETRIES = 8
     RETRY_BACKOFF: float = 5
@@ -66,6 +67,22 @@ class AppSettings:
     @property
     def centrifugo_timeout(self) -> float:
         return self._get("CENTRIFUGO_TIMEOUT")  # type: ignore[no-any-return]
+
+    @property
+    def centrifugo_token_secret(self) -> str | None:
+        return self._get("CENTRIFUGO_TOKEN_SECRET")  # type: ignore[no-any-return]
+
+    @property
+    def centrifugo_token_ttl(self) -> int:
+        return self._get("CENTRIFUGO_TOKEN_TTL")  # type: ignore[no-any-return]
+
+    @property
+    def centrifugo_ws_url(self) -> str | None:
+        return self._get("CENTRIFUGO_WS_URL")  # type: ignore[no-any-return]
+
+    @property
+    def centrifugo_channel_authorizer(self) -> Any:
+        return self._get("CENTRIFUGO_CHANNEL_AUTHORIZER")
 
     @property
     def queue(self) -> str | None:

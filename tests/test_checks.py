@@ -187,6 +187,7 @@ def test_e013_realtime_rules_need_centrifugo_settings(settings: Any, missing: st
     settings.NOTIFY_TASKS_RULES = rules_with(realtime=REALTIME)
     settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api"
     settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = "key"
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "secret"
     setattr(settings, missing, None)
     [error] = check_realtime()
     assert error.id == "django_notify_tasks.E013"
@@ -195,9 +196,17 @@ def test_e013_realtime_rules_need_centrifugo_settings(settings: Any, missing: st
 
 def test_e014_trailing_slash_on_api_url(settings: Any) -> None:
     settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api/"
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "secret"
     [error] = check_realtime()
     assert error.id == "django_notify_tasks.E014"
     assert "'http://127.0.0.1:8000/api'" in error.hint
+
+
+def test_w003_realtime_without_token_secret(settings: Any) -> None:
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api"
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = None
+    [warning] = check_realtime()
+    assert warning.id == "django_notify_tasks.W003"
 
 
 @pytest.mark.parametrize(

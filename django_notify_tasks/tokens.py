@@ -1,0 +1,53 @@
+"""JWTs for browsers: connection tokens and subscription tokens for Centrifugo (HS256)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+from django.utils.module_loading import import_string
+
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.exceptions import NotifyTasksError
+
+
+class TokensNotConfigured(NotifyTasksError):
+    """``NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET`` is not set."""
+
+
+def personal_channel(user: Any) -> str:
+    """The user-limited channel only this user may read (namespace ``personal``)."""
+    return f"personal:#{user.pk}"
+
+
+def connection_token(user: Any) -> str:
+    """A token to connect: ``sub`` is the user's pk as a string; never a ``channel`` claim."""
+    return _sign({"sub": str(user.pk), "exp": _expiry()})
+
+
+def subscription_token(user: Any, channel: str) -> str:
+    """A token to subscribe ``user`` to exactly ``channel``."""
+    return _sign({"sub": str(user.pk), "channel": channel, "exp": _expiry()})
+
+
+def may_subscribe(user: Any, channel: str) -> bool:
+    """Own personal channel always; others only if the configured authorizer says so."""
+    if channel == personal_channel(user):
+        return True
+    authorizer = app_settings.centrifugo_channel_authorizer
+    if authorizer is None:
+        return False
+    check = import_string(authorizer) if isinstance(authorizer, str) else authorizer
+    return bool(check(user, channel))
+
+
+def _expiry() -> int:
+    return int(time.time()) + int(app_settings.centrifugo_token_ttl)
+
+
+def _sign(claims: dict[str, Any]) -> str:
+    secret = app_settings.centrifugo_token_secret
+    if not secret:
+        raise TokensNotConfigured("NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET is not set")
+    return jwt.encode(claims, secret, algorithm="HS256")
