@@ -1,0 +1,43 @@
+"""A Centrifugo configuration that matches the Django settings (v5 or v6 layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.rules import PLACEHOLDER, current_rules
+
+PERSONAL = "personal"
+
+
+def namespaces() -> list[str]:
+    """The namespaces the rules' channels use, plus ``personal`` for user-limited channels."""
+    found = {PERSONAL}
+    for rule in current_rules().rules.values():
+        for channel in rule.realtime.channels if rule.realtime else ():
+            namespace, colon, _ = channel.partition(":")
+            if colon and not PLACEHOLDER.search(namespace):
+                found.add(namespace)
+    return sorted(found)
+
+
+def build_config(version: int, allowed_origins: list[str]) -> dict[str, Any]:
+    """The config dict for Centrifugo ``version`` 5 or 6."""
+    entries = [
+        {"name": name, "allow_user_limited_channels": True} if name == PERSONAL else {"name": name}
+        for name in namespaces()
+    ]
+    key = app_settings.centrifugo_api_key or ""
+    secret = app_settings.centrifugo_token_secret or ""
+    if version == 5:
+        return {
+            "api_key": key,
+            "token_hmac_secret_key": secret,
+            "allowed_origins": allowed_origins,
+            "namespaces": entries,
+        }
+    return {
+        "http_api": {"key": key},
+        "client": {"token": {"hmac_secret_key": secret}, "allowed_origins": allowed_origins},
+        "channel": {"namespaces": entries},
+    }
