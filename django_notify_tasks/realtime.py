@@ -92,8 +92,9 @@ def encode_payload(spec: RealtimeSpec, notification: Notification, instance: mod
             if spec.data
             else default_payload(notification, instance)
         )
-        return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"))
-    except TypeError as exc:
+        # NaN is not JSON: cent would fail on it with an error of requests, not of cent.
+        return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
         raise PermanentDeliveryError(f"realtime data is not JSON serializable: {exc}") from exc
     except Exception as exc:
         raise PermanentDeliveryError(f"realtime data raised {type(exc).__name__}: {exc}") from exc

@@ -98,3 +98,22 @@ def chat(chat_admin: Any) -> Chat:
 
 def make_user(username: str) -> Any:
     return get_user_model().objects.create_user(username, f"{username}@chat.example", "pw")
+
+
+CENTRIFUGO_KEY = "test-api-key"
+
+
+@pytest.fixture
+def centrifugo(settings: Any) -> Iterator[Any]:
+    """The strict Centrifugo double on a free port, and settings pointing at it."""
+    from tests.centrifugo import CentrifugoDouble
+
+    double = CentrifugoDouble(CENTRIFUGO_KEY)
+    double.start()
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = double.api_url
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = CENTRIFUGO_KEY
+    settings.NOTIFY_TASKS_CENTRIFUGO_TIMEOUT = 0.5
+    settings.NOTIFY_TASKS_RETRY_BACKOFF = 0.05
+    yield double
+    double.stop()
+    assert double.errors == []

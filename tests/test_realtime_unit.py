@@ -113,6 +113,7 @@ def test_data_callable_values_are_encoded_by_django(
     ("data", "reason"),
     [
         (lambda m, e: {"raw": object()}, "not JSON serializable"),
+        (lambda m, e: {"ratio": float("nan")}, "not JSON serializable"),
         (lambda m, e: 1 / 0, "realtime data raised ZeroDivisionError"),
     ],
 )
