@@ -8,6 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from cent.exceptions import (
+    CentApiResponseError,
+    CentNetworkError,
+    CentTimeoutError,
+    CentTransportError,
+    CentUnauthorizedError,
+)
 
 from django_notify_tasks import realtime
 from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
@@ -124,6 +131,25 @@ def test_bad_data_is_a_failed_delivery(
     [(target, status, error)] = realtime_rows(chat, member)
     assert (target, status) == ("(all channels)", "failed")
     assert reason in error
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (CentTransportError(503), True),
+        (CentTransportError(500), True),
+        (CentTransportError(400), False),
+        (CentTransportError(405), False),
+        (CentUnauthorizedError(), False),
+        (CentNetworkError("connection reset"), True),
+        (CentTimeoutError("read timed out"), True),
+        (CentApiResponseError(100, "internal"), True),
+        (CentApiResponseError(107, "bad request"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_cent_errors_are_classified(exc: Exception, transient: bool) -> None:
+    assert isinstance(realtime.classify(exc), TransientDeliveryError) is transient
 
 
 def test_api_errors_are_classified_by_code() -> None:
