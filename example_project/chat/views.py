@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,9 +10,22 @@ from chat.forms import AddMemberForm
 from chat.models import Chat, Membership
 from django_notify_tasks.models import Notification
 
+# The browser build of the npm package "centrifuge" (see STATICFILES_DIRS in settings).
+CENTRIFUGE_JS = "centrifuge/centrifuge.js"
+
 
 def visible_chats(user):
     return Chat.objects.filter(Q(admin=user) | Q(members=user)).distinct().order_by("title")
+
+
+def live_feed_state() -> str:
+    """Whether the page can show a live feed: "ready", "off" (no Centrifugo settings) or
+    "no-client" (centrifuge-js is not installed: npm was missing when run_demo.py ran)."""
+    if not settings.NOTIFY_TASKS_CENTRIFUGO_WS_URL:
+        return "off"
+    if not finders.find(CENTRIFUGE_JS):
+        return "no-client"
+    return "ready"
 
 
 @login_required
@@ -28,12 +43,19 @@ def chat_detail(request, pk):
         # The notification row is written in this transaction and queued once it commits.
         with transaction.atomic():
             Membership.objects.create(chat=chat, user=user)
+        live = " and the live feeds notified" if settings.NOTIFY_TASKS_CENTRIFUGO_API_URL else ""
         messages.success(
-            request, f"Added {user}; {chat.admin} is being emailed (see the delivery log)."
+            request, f"Added {user}; {chat.admin} is being emailed{live} (see the delivery log)."
         )
         return redirect("chat-detail", pk=chat.pk)
     memberships = chat.membership_set.select_related("user").order_by("joined_at")
-    context = {"chat": chat, "memberships": memberships, "form": form}
+    context = {
+        "chat": chat,
+        "memberships": memberships,
+        "form": form,
+        "live_feed": live_feed_state(),
+        "centrifuge_js": CENTRIFUGE_JS,
+    }
     return render(request, "chat/chat_detail.html", context)
 
 

@@ -73,6 +73,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "static/"
+# The browser build of centrifuge-js, from the npm package "centrifuge" (package.json here;
+# run_demo.py runs npm to install it), served as static/centrifuge/centrifuge.js.
+CENTRIFUGE_JS_DIR = BASE_DIR / "node_modules" / "centrifuge" / "dist"
+STATICFILES_DIRS = [("centrifuge", CENTRIFUGE_JS_DIR)] if CENTRIFUGE_JS_DIR.is_dir() else []
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -100,10 +104,40 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # running copy rather than let it finish beside the redelivered one.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
+# Realtime: the worker publishes to Centrifugo, pages connect to it with centrifuge-js.
+# run_demo.py generates the key and the secret for each run (and starts Centrifugo when its
+# binary is on PATH). Without a key, e.g. a bare "manage.py runserver", realtime is off and
+# the rule below only sends email.
+CENTRIFUGO_PORT = env("DEMO_CENTRIFUGO_PORT", "8800")
+NOTIFY_TASKS_CENTRIFUGO_API_KEY = env("NOTIFY_TASKS_CENTRIFUGO_API_KEY", "") or None
+NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = env("NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET", "") or None
+REALTIME = NOTIFY_TASKS_CENTRIFUGO_API_KEY is not None
+NOTIFY_TASKS_CENTRIFUGO_API_URL = (
+    env("NOTIFY_TASKS_CENTRIFUGO_API_URL", f"http://127.0.0.1:{CENTRIFUGO_PORT}/api")
+    if REALTIME
+    else None
+)
+NOTIFY_TASKS_CENTRIFUGO_WS_URL = (
+    env(
+        "NOTIFY_TASKS_CENTRIFUGO_WS_URL",
+        f"ws://127.0.0.1:{CENTRIFUGO_PORT}/connection/websocket",
+    )
+    if REALTIME
+    else None
+)
+# Who may get a subscription token for chats:<id> (personal:#<pk> needs none).
+NOTIFY_TASKS_CENTRIFUGO_CHANNEL_AUTHORIZER = "chat.notifications.may_subscribe"
+
 NOTIFY_TASKS_RULES = {
     "member-joined": {
         "model": "chat.Membership",
         "on": ["created"],
         "email": {"to": ["chat.admin.email"], "template": "chat/email/member_joined"},
+        "realtime": {
+            "channels": ["chats:{instance.chat_id}", "personal:#{instance.chat.admin_id}"],
+            "data": "chat.notifications.member_payload",
+        },
     },
 }
+if not REALTIME:
+    del NOTIFY_TASKS_RULES["member-joined"]["realtime"]

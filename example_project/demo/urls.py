@@ -16,5 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", login, name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Centrifugo tokens for the page's centrifuge-js (connection-token, subscription-token).
+    path("notifications/", include("django_notify_tasks.urls")),
     path("", include("chat.urls")),
 ]
