@@ -8,11 +8,14 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
+from django_notify_tasks.beat import ScheduleError, beat_schedule
 from django_notify_tasks.email import template_problems
+from django_notify_tasks.reports import ReportDirError, report_dir
 from django_notify_tasks.rules import parse_rules
 
 PREFIX = "django_notify_tasks"
 DEFAULT_VISIBILITY_TIMEOUT = 3600
+REPORT_TASKS = {"django_notify_tasks.user_count_report"}
 
 # setting suffix -> (predicate, what it should be)
 NUMBER_SETTINGS = {
@@ -91,6 +94,43 @@ def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     return messages
+
+
+def check_beat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The schedule overrides, and the report directory the scheduled reports write to."""
+    try:
+        schedule = beat_schedule()
+    except ScheduleError as exc:
+        return [
+            Error(
+                str(exc),
+                hint="Fix or remove that entry of NOTIFY_TASKS_BEAT_SCHEDULE.",
+                id=f"{PREFIX}.E016",
+            )
+        ]
+    try:
+        report_dir()
+    except ReportDirError as exc:
+        if getattr(settings, "NOTIFY_TASKS_REPORT_DIR", None):
+            return [
+                Error(
+                    f"{exc}.",
+                    hint="Create the directory and let the worker's user write to it.",
+                    id=f"{PREFIX}.E015",
+                )
+            ]
+        if any(entry["task"] in REPORT_TASKS for entry in schedule.values()):
+            return [
+                Warning(
+                    "NOTIFY_TASKS_REPORT_DIR should be set: the bundled beat schedule runs "
+                    "user_count_report, which fails without it.",
+                    hint="Set NOTIFY_TASKS_REPORT_DIR to a writable directory, or turn the "
+                    'report off: NOTIFY_TASKS_BEAT_SCHEDULE = {"notify-tasks-user-count-report"'
+                    ": None}.",
+                    id=f"{PREFIX}.W004",
+                )
+            ]
+    return []
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

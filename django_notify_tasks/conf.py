@@ -85,6 +85,18 @@ class AppSettings:
         return self._get("CENTRIFUGO_CHANNEL_AUTHORIZER")
 
     @property
+    def report_dir(self) -> str | None:
+        return self._get("REPORT_DIR")  # type: ignore[no-any-return]
+
+    @property
+    def beat_schedule(self) -> dict[str, Any]:
+        return self._get("BEAT_SCHEDULE")  # type: ignore[no-any-return]
+
+    @property
+    def retention_days(self) -> int:
+        return self._get("RETENTION_DAYS")  # type: ignore[no-any-return]
+
+    @property
     def queue(self) -> str | None:
         return self._get("QUEUE")  # type: ignore[no-any-return]
 

@@ -9,7 +9,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DEFAULT_DB_ALIAS
 
-from django_notify_tasks import deliveries, email, processing, realtime, sweeper
+from django_notify_tasks import deliveries, email, processing, realtime, reports, sweeper
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.dispatch import enqueue, enqueue_notifications
 from django_notify_tasks.exceptions import DeliveryFailed
@@ -123,3 +123,15 @@ def redispatch_stale(using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
         queue_deliveries(channel, ids, using)
         counts[channel] = len(ids)
     return counts
+
+
+@shared_task(name="django_notify_tasks.user_count_report", ignore_result=True)
+def user_count_report() -> dict[str, object]:
+    """Append a row of user counts to ``user_counts.csv`` in ``NOTIFY_TASKS_REPORT_DIR``."""
+    return reports.user_count_report()
+
+
+@shared_task(name="django_notify_tasks.purge_old", ignore_result=True)
+def purge_old() -> int:
+    """Delete history older than ``NOTIFY_TASKS_RETENTION_DAYS`` in bounded batches."""
+    return reports.purge_old()

@@ -81,6 +81,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With late acks, tasks running when the broker connection drops are redelivered: say so.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
+# A `celery beat` subprocess started by tests/test_beat_integration.py retimes a report.
+if os.environ.get("NOTIFY_TASKS_TEST_BEAT_SECONDS"):
+    NOTIFY_TASKS_BEAT_SCHEDULE = {
+        "notify-tasks-user-count-report": {
+            "schedule": float(os.environ["NOTIFY_TASKS_TEST_BEAT_SECONDS"])
+        },
+        "notify-tasks-redispatch-stale": None,
+        "notify-tasks-purge-old": None,
+    }
+
 NOTIFY_TASKS_RULES = {
     "member-joined": {
         "model": "testapp.Membership",

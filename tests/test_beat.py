@@ -1,0 +1,102 @@
+"""The bundled beat schedule, its overrides, and install(app) on a real Celery app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from celery import Celery
+from celery.schedules import crontab
+
+from django_notify_tasks.beat import BUNDLED, ScheduleError, beat_schedule, install
+from django_notify_tasks.checks import check_beat
+
+USER_COUNTS = "notify-tasks-user-count-report"
+
+
+def test_bundled_entries_and_their_timing() -> None:
+    schedule = beat_schedule({})
+    assert {name: entry["task"] for name, entry in schedule.items()} == {
+        "notify-tasks-redispatch-stale": "django_notify_tasks.redispatch_stale",
+        "notify-tasks-user-count-report": "django_notify_tasks.user_count_report",
+        "notify-tasks-purge-old": "django_notify_tasks.purge_old",
+    }
+    assert schedule["notify-tasks-redispatch-stale"]["schedule"] == 60.0
+    assert schedule[USER_COUNTS]["schedule"] == 300.0
+    assert isinstance(schedule["notify-tasks-purge-old"]["schedule"], crontab)
+
+
+def test_overrides_retime_add_options_remove_and_add() -> None:
+    schedule = beat_schedule(
+        {
+            USER_COUNTS: {"schedule": 1.0, "options": {"expires": 30}},
+            "notify-tasks-purge-old": None,
+            "nightly-export": {"task": "shop.export", "schedule": crontab(hour=1)},
+        },
+        queue="notifications",
+    )
+    assert schedule[USER_COUNTS] == {
+        "task": "django_notify_tasks.user_count_report",
+        "schedule": 1.0,
+        "options": {"queue": "notifications", "expires": 30},
+    }
+    assert "notify-tasks-purge-old" not in schedule
+    assert schedule["nightly-export"]["task"] == "shop.export"
+    assert BUNDLED[USER_COUNTS]["schedule"] == 300.0  # the bundled data is not mutated
+
+
+def test_settings_are_read_when_no_overrides_are_given(settings: Any) -> None:
+    settings.NOTIFY_TASKS_BEAT_SCHEDULE = {USER_COUNTS: {"schedule": 5.0}}
+    settings.NOTIFY_TASKS_QUEUE = "q"
+    entry = beat_schedule()[USER_COUNTS]
+    assert (entry["schedule"], entry["options"]) == (5.0, {"queue": "q"})
+
+
+@pytest.mark.parametrize("override", [{"typo-entry": {"schedule": 1.0}}, {USER_COUNTS: 5}])
+def test_unusable_override_is_a_clear_error(override: dict[str, Any]) -> None:
+    with pytest.raises(ScheduleError, match="NOTIFY_TASKS_BEAT_SCHEDULE"):
+        beat_schedule(override)
+
+
+def test_install_adds_the_schedule_to_a_real_app_on_finalize(settings: Any) -> None:
+    settings.NOTIFY_TASKS_BEAT_SCHEDULE = {"notify-tasks-purge-old": None}
+    app = Celery("host", set_as_current=False)
+    app.conf.beat_schedule = {"host-task": {"task": "host.task", "schedule": 10.0}}
+    install(app)
+    assert "notify-tasks-redispatch-stale" not in app.conf.beat_schedule
+    app.finalize()
+    assert set(app.conf.beat_schedule) == {
+        "host-task",
+        "notify-tasks-redispatch-stale",
+        "notify-tasks-user-count-report",
+    }
+
+
+def test_install_on_a_finalized_app_applies_at_once() -> None:
+    app = Celery("host", set_as_current=False)
+    app.finalize()
+    install(app)
+    assert USER_COUNTS in app.conf.beat_schedule
+
+
+def test_e016_bad_override(settings: Any) -> None:
+    settings.NOTIFY_TASKS_BEAT_SCHEDULE = {"typo-entry": {"schedule": 1.0}}
+    [error] = check_beat()
+    assert error.id == "django_notify_tasks.E016"
+
+
+def test_w004_scheduled_report_without_directory(settings: Any) -> None:
+    settings.NOTIFY_TASKS_REPORT_DIR = None
+    [warning] = check_beat()
+    assert warning.id == "django_notify_tasks.W004"
+    settings.NOTIFY_TASKS_BEAT_SCHEDULE = {USER_COUNTS: None}
+    assert check_beat() == []
+
+
+def test_e015_report_dir_not_writable(settings: Any, tmp_path: Any) -> None:
+    settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path / "missing")
+    [error] = check_beat()
+    assert error.id == "django_notify_tasks.E015"
+    assert "missing" in error.msg
+    settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path)
+    assert check_beat() == []
