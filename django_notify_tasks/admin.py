@@ -18,7 +18,7 @@ class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ["channel", "target", "status", "attempts", "error", "sent_at", "message_id"]
+    fields = ("channel", "target", "status", "attempts", "error", "sent_at", "message_id")
     readonly_fields = fields
     show_change_link = True
 

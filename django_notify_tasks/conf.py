@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from appconf import AppConf
 from django.conf import settings
 
 
-class NotifyTasksConf(AppConf):
+class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hints
     """Defaults for every ``NOTIFY_TASKS_*`` setting; validation lives in ``checks.py``."""
 
     RULES: dict[str, Any] = {}
@@ -37,92 +37,95 @@ class NotifyTasksConf(AppConf):
         prefix = "notify_tasks"
 
 
+T = TypeVar("T")
+
+
 class AppSettings:
     """Typed, live view of the settings, so ``override_settings`` works everywhere."""
 
-    def _get(self, name: str) -> Any:
+    def _get(self, name: str, kind: type[T]) -> T:
         # NotifyTasksConf, defined above, has put every default on settings by now.
-        return getattr(settings, f"NOTIFY_TASKS_{name}")
+        return cast(T, getattr(settings, f"NOTIFY_TASKS_{name}"))
 
     @property
     def rules(self) -> dict[str, Any]:
-        return self._get("RULES")  # type: ignore[no-any-return]
+        return self._get("RULES", dict)
 
     @property
     def email_from(self) -> str:
-        return self._get("EMAIL_FROM") or settings.DEFAULT_FROM_EMAIL  # type: ignore[no-any-return]
+        return self._get("EMAIL_FROM", str) or str(settings.DEFAULT_FROM_EMAIL)
 
     @property
     def email_timeout(self) -> float:
-        return self._get("EMAIL_TIMEOUT")  # type: ignore[no-any-return]
+        return self._get("EMAIL_TIMEOUT", float)
 
     @property
     def centrifugo_api_url(self) -> str | None:
-        return self._get("CENTRIFUGO_API_URL")  # type: ignore[no-any-return]
+        return self._get("CENTRIFUGO_API_URL", str)
 
     @property
     def centrifugo_api_key(self) -> str | None:
-        return self._get("CENTRIFUGO_API_KEY")  # type: ignore[no-any-return]
+        return self._get("CENTRIFUGO_API_KEY", str)
 
     @property
     def centrifugo_timeout(self) -> float:
-        return self._get("CENTRIFUGO_TIMEOUT")  # type: ignore[no-any-return]
+        return self._get("CENTRIFUGO_TIMEOUT", float)
 
     @property
     def centrifugo_token_secret(self) -> str | None:
-        return self._get("CENTRIFUGO_TOKEN_SECRET")  # type: ignore[no-any-return]
+        return self._get("CENTRIFUGO_TOKEN_SECRET", str)
 
     @property
     def centrifugo_token_ttl(self) -> int:
-        return self._get("CENTRIFUGO_TOKEN_TTL")  # type: ignore[no-any-return]
+        return self._get("CENTRIFUGO_TOKEN_TTL", int)
 
     @property
     def centrifugo_ws_url(self) -> str | None:
-        return self._get("CENTRIFUGO_WS_URL")  # type: ignore[no-any-return]
+        return self._get("CENTRIFUGO_WS_URL", str)
 
     @property
     def centrifugo_channel_authorizer(self) -> Any:
-        return self._get("CENTRIFUGO_CHANNEL_AUTHORIZER")
+        return self._get("CENTRIFUGO_CHANNEL_AUTHORIZER", object)
 
     @property
     def report_dir(self) -> str | None:
-        return self._get("REPORT_DIR")  # type: ignore[no-any-return]
+        return self._get("REPORT_DIR", str)
 
     @property
     def beat_schedule(self) -> dict[str, Any]:
-        return self._get("BEAT_SCHEDULE")  # type: ignore[no-any-return]
+        return self._get("BEAT_SCHEDULE", dict)
 
     @property
     def retention_days(self) -> int:
-        return self._get("RETENTION_DAYS")  # type: ignore[no-any-return]
+        return self._get("RETENTION_DAYS", int)
 
     @property
     def queue(self) -> str | None:
-        return self._get("QUEUE")  # type: ignore[no-any-return]
+        return self._get("QUEUE", str)
 
     @property
     def max_retries(self) -> int:
-        return self._get("MAX_RETRIES")  # type: ignore[no-any-return]
+        return self._get("MAX_RETRIES", int)
 
     @property
     def retry_backoff(self) -> float:
-        return self._get("RETRY_BACKOFF")  # type: ignore[no-any-return]
+        return self._get("RETRY_BACKOFF", float)
 
     @property
     def retry_backoff_max(self) -> float:
-        return self._get("RETRY_BACKOFF_MAX")  # type: ignore[no-any-return]
+        return self._get("RETRY_BACKOFF_MAX", float)
 
     @property
     def soft_time_limit(self) -> float:
-        return self._get("SOFT_TIME_LIMIT")  # type: ignore[no-any-return]
+        return self._get("SOFT_TIME_LIMIT", float)
 
     @property
     def time_limit(self) -> float:
-        return self._get("TIME_LIMIT")  # type: ignore[no-any-return]
+        return self._get("TIME_LIMIT", float)
 
     @property
     def redispatch_after(self) -> float:
-        return self._get("REDISPATCH_AFTER")  # type: ignore[no-any-return]
+        return self._get("REDISPATCH_AFTER", float)
 
 
 app_settings = AppSettings()

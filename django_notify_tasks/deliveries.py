@@ -89,7 +89,7 @@ def release(deliveries: Sequence[Delivery], reason: str, outcome: Outcome, using
 
 def retry_countdown(retries: int) -> float:
     """Exponential backoff with jitter: between half and all of ``backoff * 2**retries``."""
-    ceiling = min(app_settings.retry_backoff_max, app_settings.retry_backoff * 2**retries)
+    ceiling = min(app_settings.retry_backoff_max, app_settings.retry_backoff * 2.0**retries)
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
 

@@ -265,7 +265,7 @@ def _parse_recipients(
     name: str, to: object, model: type[models.Model]
 ) -> tuple[Recipient, ...] | Callable[[models.Model], Any]:
     if isinstance(to, str) or callable(to):
-        return _parse_callable(name, "email.to", to)  # type: ignore[return-value]
+        return _parse_callable(name, "email.to", to)  # type: ignore[no-any-return]
     if not isinstance(to, list | tuple) or not to:
         raise RuleError(
             "E007",
@@ -342,7 +342,7 @@ def validate_path(name: str, model: type[models.Model], path: str, check_id: str
                 f"attribute {part!r}.",
                 f"Use the accessor name (e.g. {part}_set), not the query name.",
             )
-        current = step.related_model if step.is_relation else None  # type: ignore[assignment]
+        current = step.related_model if step.is_relation else None
 
 
 def _parse_callable(name: str, key: str, value: object) -> Any:

@@ -267,7 +267,8 @@ def _fields_changed(
 
 
 def _attnames_of(instance: models.Model, names: frozenset[str]) -> set[str]:
-    return {instance._meta.get_field(name).attname for name in names}
+    fields = (instance._meta.get_field(name) for name in names)
+    return {field.attname for field in fields if isinstance(field, models.Field)}
 
 
 # Connection ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -15,43 +15,66 @@ from django_notify_tasks.dispatch import enqueue, enqueue_notifications
 from django_notify_tasks.exceptions import DeliveryFailed
 from django_notify_tasks.models import Delivery
 
-BATCH_SIZE = {Delivery.Channel.EMAIL: 50, Delivery.Channel.REALTIME: 1000}
+BATCH_SIZE: dict[str, int] = {Delivery.Channel.EMAIL: 50, Delivery.Channel.REALTIME: 1000}
+if TYPE_CHECKING:
+    AnyTask = Task[Any, Any]
+else:
+    AnyTask = Task  # older Celery releases cannot subscript Task at run time
 
-# Redelivery is safe (rows are claimed), so a message is acknowledged only once it is done.
-RELIABLE = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
+# Redelivery is safe (rows are claimed), so the delivery tasks use ignore_result=True,
+# acks_late=True and reject_on_worker_lost=True: a message is acknowledged once it is done.
 
 Sender = Callable[
     [Sequence[Delivery], Callable[[Delivery], None], Callable[[Delivery, Exception], None]], None
 ]
 
 
-@shared_task(name="django_notify_tasks.process_notification", **RELIABLE)
+@shared_task(
+    name="django_notify_tasks.process_notification",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def process_notification(notification_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
     """Create the deliveries of one notification and queue their sending."""
     for channel, ids in processing.process_notification(notification_id, using).items():
         queue_deliveries(channel, ids, using)
 
 
-@shared_task(bind=True, name="django_notify_tasks.deliver_email", **RELIABLE)
-def deliver_email(self: Task, delivery_ids: list[int], using: str = DEFAULT_DB_ALIAS) -> None:
+@shared_task(
+    bind=True,
+    name="django_notify_tasks.deliver_email",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def deliver_email(self: AnyTask, delivery_ids: list[int], using: str = DEFAULT_DB_ALIAS) -> None:
     """Send the given email deliveries over one SMTP connection; each is sent at most once."""
     run_deliveries(self, delivery_ids, Delivery.Channel.EMAIL, email.send_each, using)
 
 
-@shared_task(bind=True, name="django_notify_tasks.publish_realtime", **RELIABLE)
-def publish_realtime(self: Task, delivery_ids: list[int], using: str = DEFAULT_DB_ALIAS) -> None:
+@shared_task(
+    bind=True,
+    name="django_notify_tasks.publish_realtime",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def publish_realtime(
+    self: AnyTask, delivery_ids: list[int], using: str = DEFAULT_DB_ALIAS
+) -> None:
     """Publish the given realtime deliveries to Centrifugo, broadcasting where they share data."""
     run_deliveries(self, delivery_ids, Delivery.Channel.REALTIME, realtime.publish_each, using)
 
 
-TASK_FOR_CHANNEL = {
+TASK_FOR_CHANNEL: dict[str, AnyTask] = {
     Delivery.Channel.EMAIL: deliver_email,
     Delivery.Channel.REALTIME: publish_realtime,
 }
 
 
 def run_deliveries(
-    task: Task, ids: list[int], channel: str, send_each: Sender, using: str
+    task: AnyTask, ids: list[int], channel: str, send_each: Sender, using: str
 ) -> None:
     """Claim, send, record each result, then retry or fail the task as the outcome says."""
     outcome = deliveries.Outcome()
@@ -91,7 +114,7 @@ def queue_deliveries(
         )
 
 
-def finish(task: Task, outcome: deliveries.Outcome, channel: str, using: str) -> None:
+def finish(task: AnyTask, outcome: deliveries.Outcome, channel: str, using: str) -> None:
     """Retry what may pass; end in FAILURE when a delivery failed for good."""
     countdown = deliveries.retry_countdown(task.request.retries)
     if outcome.failed:
@@ -107,8 +130,9 @@ def finish(task: Task, outcome: deliveries.Outcome, channel: str, using: str) ->
             kwargs={} if using == DEFAULT_DB_ALIAS else {"using": using},
             countdown=countdown,
             max_retries=None,  # the Delivery rows count attempts, across redeliveries too
-            soft_time_limit=app_settings.soft_time_limit,
-            time_limit=app_settings.time_limit,
+            # Celery takes float seconds here; its stubs say int.
+            soft_time_limit=app_settings.soft_time_limit,  # type: ignore[arg-type]
+            time_limit=app_settings.time_limit,  # type: ignore[arg-type]
         )
 
 
