@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from django_notify_tasks.conf import app_settings
 from django_notify_tasks.email import build_email_deliveries
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.realtime import build_realtime_deliveries
@@ -67,7 +68,7 @@ def _process(notification: Notification, using: str) -> None:
     deliveries: list[Delivery] = []
     if rule.email is not None:
         deliveries += build_email_deliveries(rule.email, notification, instance, context)
-    if rule.realtime is not None:
+    if rule.realtime is not None and app_settings.centrifugo_api_url:  # None: realtime off
         deliveries += build_realtime_deliveries(rule.realtime, notification, instance, context)
     Delivery.objects.using(using).bulk_create(deliveries, ignore_conflicts=True)
     return _finish(notification, using, Notification.Status.PROCESSED, "")

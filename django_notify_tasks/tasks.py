@@ -44,6 +44,7 @@ def process_notification(notification_id: int, using: str = DEFAULT_DB_ALIAS) ->
 @shared_task(
     bind=True,
     name="django_notify_tasks.deliver_email",
+    max_retries=None,  # no Celery limit: the Delivery rows count attempts (MAX_RETRIES)
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -56,6 +57,7 @@ def deliver_email(self: AnyTask, delivery_ids: list[int], using: str = DEFAULT_D
 @shared_task(
     bind=True,
     name="django_notify_tasks.publish_realtime",
+    max_retries=None,  # no Celery limit: the Delivery rows count attempts (MAX_RETRIES)
     ignore_result=True,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -129,7 +131,6 @@ def finish(task: AnyTask, outcome: deliveries.Outcome, channel: str, using: str)
             args=(outcome.retry,),
             kwargs={} if using == DEFAULT_DB_ALIAS else {"using": using},
             countdown=countdown,
-            max_retries=None,  # the Delivery rows count attempts, across redeliveries too
             # Celery takes float seconds here; its stubs say int.
             soft_time_limit=app_settings.soft_time_limit,  # type: ignore[arg-type]
             time_limit=app_settings.time_limit,  # type: ignore[arg-type]

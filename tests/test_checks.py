@@ -180,22 +180,27 @@ def test_e012_bad_channel_templates(settings: Any, channels: list[str]) -> None:
     assert error.id == "django_notify_tasks.E012"
 
 
-@pytest.mark.parametrize(
-    "missing", ["NOTIFY_TASKS_CENTRIFUGO_API_URL", "NOTIFY_TASKS_CENTRIFUGO_API_KEY"]
-)
-def test_e013_realtime_rules_need_centrifugo_settings(settings: Any, missing: str) -> None:
+def test_e013_api_url_without_key(settings: Any) -> None:
     settings.NOTIFY_TASKS_RULES = rules_with(realtime=REALTIME)
     settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api"
-    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = "key"
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = None
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "secret"
-    setattr(settings, missing, None)
     [error] = check_realtime()
     assert error.id == "django_notify_tasks.E013"
-    assert missing in error.msg and "['r']" in error.msg
+    assert "NOTIFY_TASKS_CENTRIFUGO_API_KEY should be set" in error.msg
+
+
+def test_w005_realtime_rules_while_realtime_is_off(settings: Any) -> None:
+    settings.NOTIFY_TASKS_RULES = rules_with(realtime=REALTIME)
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = None
+    [warning] = check_realtime()
+    assert warning.id == "django_notify_tasks.W005"
+    assert "['r']" in warning.msg
 
 
 def test_e014_trailing_slash_on_api_url(settings: Any) -> None:
     settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api/"
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = "key"
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "secret"
     [error] = check_realtime()
     assert error.id == "django_notify_tasks.E014"
@@ -204,6 +209,7 @@ def test_e014_trailing_slash_on_api_url(settings: Any) -> None:
 
 def test_w003_realtime_without_token_secret(settings: Any) -> None:
     settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api"
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = "key"
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = None
     [warning] = check_realtime()
     assert warning.id == "django_notify_tasks.W003"

@@ -253,3 +253,14 @@ def test_a_transient_error_does_not_spoil_the_connection_for_the_rest(
     attempts = dict(Delivery.objects.values_list("target", "attempts"))
     assert attempts == {"alice@chat.example": 2, "bob@chat.example": 1}
     assert len(smtp_server.messages) == 2
+
+
+def test_retries_go_on_until_the_setting_not_celerys_default_of_three(
+    celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    smtp_server.handler.data_replies = ["421 4.3.2 try again later"] * 4
+    Membership.objects.create(chat=chat, user=member)
+
+    delivery = wait_for(delivery_where(status=SENT), message="delivery after four 421s")
+    assert delivery.attempts == 5
+    assert len(smtp_server.messages) == 1

@@ -26,10 +26,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch: Any) -> None:
+def no_broker(monkeypatch: Any, settings: Any) -> None:
     monkeypatch.setattr(
         "django_notify_tasks.signals.enqueue_notifications", lambda ids, using: None
     )
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:1/api"  # realtime on
 
 
 def realtime_rule(settings: Any, channels: list[str], data: Any = None) -> None:
@@ -150,6 +151,15 @@ def test_bad_data_is_a_failed_delivery(
 )
 def test_cent_errors_are_classified(exc: Exception, transient: bool) -> None:
     assert isinstance(realtime.classify(exc), TransientDeliveryError) is transient
+
+
+def test_realtime_off_builds_no_realtime_deliveries(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    realtime_rule(settings, ["chats:{instance.chat_id}"])
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = None
+    assert realtime_rows(chat, member) == []
+    assert Notification.objects.get().status == "processed"
 
 
 def test_api_errors_are_classified_by_code() -> None:
