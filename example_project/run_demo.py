@@ -179,6 +179,11 @@ def plan() -> tuple[dict[str, list[str]], dict[str, int], str]:
     # prefork, not solo: only prefork enforces the package's task time limits.
     commands["worker"] = [PYTHON, "-m", "celery", "-A", "demo", "worker", "-E", "-l", "info"]
     commands["worker"] += ["--pool", "prefork", "--concurrency", "2"]
+    # The bundled schedule: the sweeper re-sends what a broker outage held back, and the
+    # user-count report lands in var/reports/ every 5 minutes.
+    beat_file = str(HERE / "var" / "celerybeat-schedule")
+    commands["beat"] = [PYTHON, "-m", "celery", "-A", "demo", "beat", "-l", "info"]
+    commands["beat"] += ["--schedule", beat_file]
     commands["web"] = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{web}", "--noreload"]
     centrifugo = plan_centrifugo(web, commands, ports)
     return commands, ports, centrifugo

@@ -59,6 +59,9 @@ TEMPLATES = [
 # SQLite cannot create its directory; var/ is git-ignored.
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
+# user_count_report (every 5 minutes, from the bundled beat schedule) writes here.
+NOTIFY_TASKS_REPORT_DIR = str(VAR_DIR / "reports")
+(VAR_DIR / "reports").mkdir(exist_ok=True)
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
