@@ -23,6 +23,7 @@ class NotifyTasksConfig(AppConfig):
         django_checks.register(checks.check_rules)
         django_checks.register(checks.check_realtime)
         django_checks.register(checks.check_beat)
+        django_checks.register(checks.check_mailer)
         signals.connect_receivers()
         setting_changed.connect(on_setting_changed, dispatch_uid="django_notify_tasks.rules")
 

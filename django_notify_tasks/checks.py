@@ -5,6 +5,7 @@ from __future__ import annotations
 from numbers import Real
 from typing import Any
 
+import django
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
@@ -102,6 +103,21 @@ def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     return messages
+
+
+def check_mailer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """On Django 6.1+ with MAILERS, the alias the package sends through must exist."""
+    alias = getattr(settings, "NOTIFY_TASKS_MAILER", "default")
+    mailers = getattr(settings, "MAILERS", None)
+    if django.VERSION < (6, 1) or mailers is None or alias in mailers:
+        return []
+    return [
+        Error(
+            f"NOTIFY_TASKS_MAILER should name a mailer in MAILERS, not {alias!r}.",
+            hint=f"Use one of {sorted(mailers)!r}, or add {alias!r} to MAILERS.",
+            id=f"{PREFIX}.E017",
+        )
+    ]
 
 
 def check_beat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -56,6 +56,10 @@ class AppSettings:
         return self._get("EMAIL_FROM", str) or str(settings.DEFAULT_FROM_EMAIL)
 
     @property
+    def mailer(self) -> str:
+        return self._get("MAILER", str)
+
+    @property
     def email_timeout(self) -> float:
         return self._get("EMAIL_TIMEOUT", float)
 

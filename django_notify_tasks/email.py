@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import django
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -187,8 +188,21 @@ def _failed(notification: Notification, target: str, reason: str) -> Delivery:
 
 
 def open_mail_backend() -> BaseEmailBackend:
-    """The configured email backend with ``NOTIFY_TASKS_EMAIL_TIMEOUT`` applied."""
-    return get_connection(fail_silently=False, timeout=app_settings.email_timeout)
+    """The configured email backend, never without a timeout.
+
+    Django 6.1+: ``mailers[NOTIFY_TASKS_MAILER]`` (``get_connection()`` is deprecated there);
+    a mailer configured without a timeout gets ``NOTIFY_TASKS_EMAIL_TIMEOUT`` instead of none.
+    Older Django: ``get_connection(timeout=NOTIFY_TASKS_EMAIL_TIMEOUT)``.
+    """
+    if django.VERSION < (6, 1):
+        return get_connection(fail_silently=False, timeout=app_settings.email_timeout)
+    from django.core.mail import mailers  # type: ignore[attr-defined, unused-ignore]
+
+    backend: BaseEmailBackend = mailers[app_settings.mailer]
+    if getattr(backend, "timeout", "no such attribute") is None:
+        # An SMTP mailer without a timeout would wait forever on a silent server.
+        backend.timeout = app_settings.email_timeout  # type: ignore[attr-defined]
+    return backend
 
 
 def build_message(delivery: Delivery) -> EmailMultiAlternatives:
@@ -250,7 +264,16 @@ def send_each(
     on_error: Callable[[Delivery, Exception], None],
 ) -> None:
     """Send every delivery over one backend connection, reporting each result."""
-    backend = open_mail_backend()
+    if not deliveries:
+        return
+    try:
+        backend = open_mail_backend()
+    except Exception as exc:  # an unknown mailer alias, a bad backend path or options
+        for delivery in deliveries:
+            on_error(
+                delivery, PermanentDeliveryError(f"email backend: {type(exc).__name__}: {exc}")
+            )
+        return
     try:
         for delivery in deliveries:
             try:

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import django
 import pytest
 from celery.signals import task_postrun
 from django.conf import settings
@@ -74,9 +75,14 @@ def silent_smtp_server(settings: Any) -> Iterator[SilentSmtpServer]:
 
 
 def _use_smtp(settings: Any, port: int) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
+    backend = "django.core.mail.backends.smtp.EmailBackend"
+    if django.VERSION >= (6, 1):
+        options = {"host": "127.0.0.1", "port": port}  # no timeout: the package sets one
+        settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": options}}
+    else:
+        settings.EMAIL_BACKEND = backend
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port
     settings.NOTIFY_TASKS_EMAIL_TIMEOUT = 1
     settings.NOTIFY_TASKS_RETRY_BACKOFF = 0.05
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from django_notify_tasks.checks import check_realtime, check_rules, check_settings
+from django_notify_tasks.checks import check_mailer, check_realtime, check_rules, check_settings
 
 VALID_EMAIL = {"to": ["chat.admin.email"], "subject": "Hi", "body": "Body"}
 
@@ -251,3 +252,10 @@ def test_manage_py_check_reports_rule_errors_without_a_traceback(settings: Any) 
     settings.NOTIFY_TASKS_RULES = rules_with(model="testapp.Nope")
     with pytest.raises(SystemCheckError, match=r"django_notify_tasks\.E003"):
         call_command("check")
+
+
+def test_e017_mailer_alias_missing_from_mailers(settings: Any) -> None:
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    settings.NOTIFY_TASKS_MAILER = "notifications"
+    expected = ["django_notify_tasks.E017"] if django.VERSION >= (6, 1) else []
+    assert [m.id for m in check_mailer()] == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 import pytest
 from django.core import mail
 
@@ -238,3 +239,21 @@ def test_condition_raising_in_the_worker_fails_the_notification(settings: Any, c
         "failed",
         "condition raised KeyError: 'flag'",
     )
+
+
+def test_a_backend_that_cannot_be_built_fails_each_delivery(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    if django.VERSION >= (6, 1):
+        settings.NOTIFY_TASKS_MAILER = "missing-alias"
+    else:
+        settings.EMAIL_BACKEND = "no.such.Backend"
+    Membership.objects.create(chat=chat, user=member)
+    [delivery_id] = email_ids(Notification.objects.get().pk)
+    errors: list[str] = []
+    email.send_each(
+        list(Delivery.objects.filter(pk=delivery_id)),
+        lambda d: pytest.fail("sent"),
+        lambda d, e: errors.append(str(e)),
+    )
+    assert len(errors) == 1 and errors[0].startswith("email backend: ")
