@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.dispatch import Signal
 
-from django_notify_tasks.dispatch import enqueue_notifications
+from django_notify_tasks import dispatch
 from django_notify_tasks.exceptions import NotifyTasksError
 from django_notify_tasks.models import Notification
 from django_notify_tasks.rules import Rule, current_rules
@@ -233,8 +233,13 @@ def _insert_and_enqueue(rows: list[Notification], using: str) -> list[int]:
             for row in rows:
                 row.save(using=using)
     ids = [row.pk for row in rows]
-    transaction.on_commit(partial(enqueue_notifications, ids, using), using=using, robust=True)
+    transaction.on_commit(partial(_enqueue_after_commit, ids, using), using=using, robust=True)
     return ids
+
+
+def _enqueue_after_commit(ids: list[int], using: str) -> None:
+    # Looked up at call time, so django_notify_tasks.testing can stand in for the broker.
+    dispatch.enqueue_notifications(ids, using)
 
 
 # Field tracking for "updated" rules with "fields" --------------------------------------------

@@ -10,6 +10,7 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from django_notify_tasks.testing import notify_tasks_outbox  # noqa: F401 - a fixture
 from tests.services import RedisServer, SilentSmtpServer, SmtpServer
 from tests.testapp.models import Chat
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: Any) -> None:
     monkeypatch.setattr(
-        "django_notify_tasks.signals.enqueue_notifications", lambda ids, using: None
+        "django_notify_tasks.dispatch.enqueue_notifications", lambda ids, using="default": None
     )
 
 

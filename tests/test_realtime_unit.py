@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: Any, settings: Any) -> None:
     monkeypatch.setattr(
-        "django_notify_tasks.signals.enqueue_notifications", lambda ids, using: None
+        "django_notify_tasks.dispatch.enqueue_notifications", lambda ids, using="default": None
     )
     settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:1/api"  # realtime on
 

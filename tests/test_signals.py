@@ -24,10 +24,11 @@ MEMBER_EMAIL = {"to": ["chat.admin.email"], "subject": "s", "body": "b"}
 
 @pytest.fixture
 def enqueued(monkeypatch: Any) -> list[list[int]]:
-    """The notification ids handed to the broker, instead of a broker."""
+    """The notification ids handed to the broker, call by call, instead of a broker."""
     calls: list[list[int]] = []
     monkeypatch.setattr(
-        "django_notify_tasks.signals.enqueue_notifications", lambda ids, using: calls.append(ids)
+        "django_notify_tasks.dispatch.enqueue_notifications",
+        lambda ids, using="default": calls.append(list(ids)),
     )
     return calls
 
