@@ -42,7 +42,7 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         return super().get_queryset(request).distinct()
 
-    @admin.action(description=_("Resend failed or pending deliveries"))
+    @admin.action(description=_("Resend failed or pending deliveries"), permissions=["change"])
     def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         count = operations.resend(queryset)
         self.message_user(
@@ -52,7 +52,7 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Cancel what has not been sent"))
+    @admin.action(description=_("Cancel what has not been sent"), permissions=["change"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         count = operations.cancel(queryset)
         self.message_user(

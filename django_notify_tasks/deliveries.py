@@ -81,8 +81,11 @@ def mark_error(delivery: Delivery, error: Exception, outcome: Outcome, using: st
 def release(deliveries: Sequence[Delivery], reason: str, outcome: Outcome, using: str) -> None:
     """Give claimed rows back for a later run (the task is out of time)."""
     for delivery in deliveries:
-        _held(delivery, using).update(
-            status=Delivery.Status.RETRYING, error=reason, updated_at=timezone.now()
+        _held(delivery, using).update(  # the attempt counted at claim time was not made
+            status=Delivery.Status.RETRYING,
+            error=reason,
+            attempts=F("attempts") - 1,
+            updated_at=timezone.now(),
         )
         outcome.retry.append(delivery.pk)
 

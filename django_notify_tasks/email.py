@@ -25,6 +25,8 @@ from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.paths import resolve_path
 from django_notify_tasks.rules import EmailSpec
 
+MAX_TARGET_LENGTH = 255  # Delivery.target
+
 # Recipients ----------------------------------------------------------------------------------
 
 
@@ -57,6 +59,8 @@ def check_address(address: object) -> str:
         validate_email(address.strip())
     except ValidationError:
         raise PermanentDeliveryError(f"invalid email address {address!r}") from None
+    if len(address.strip()) > MAX_TARGET_LENGTH:
+        raise PermanentDeliveryError(f"email address longer than {MAX_TARGET_LENGTH} characters")
     return address.strip()
 
 
@@ -78,6 +82,8 @@ def render_email(spec: EmailSpec, context: dict[str, Any]) -> RenderedEmail:
         html = _render(spec, "html", context)
     except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
         raise PermanentDeliveryError(f"template error: {type(exc).__name__}: {exc}") from exc
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         raise PermanentDeliveryError(
             f"template rendering raised {type(exc).__name__}: {exc}"
@@ -157,6 +163,8 @@ def build_email_deliveries(
                 deliveries.setdefault(entry, _failed(notification, entry, str(exc)))
                 continue
             deliveries.setdefault(address.lower(), _email(notification, address, content))
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
         deliveries.setdefault("(recipients)", _failed(notification, "(recipients)", reason))
@@ -268,6 +276,8 @@ def send_each(
         return
     try:
         backend = open_mail_backend()
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:  # an unknown mailer alias, a bad backend path or options
         for delivery in deliveries:
             on_error(

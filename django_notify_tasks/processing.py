@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
@@ -34,7 +35,15 @@ def process_notification(notification_id: int, using: str) -> dict[str, list[int
         )
         if notification is None:
             return {}  # already processed (a redelivered or re-swept task), or cancelled
-        _process(notification, using)
+        try:
+            with transaction.atomic(using=using):  # a savepoint: the failure is recorded below
+                _process(notification, using)
+        except (SoftTimeLimitExceeded, DatabaseError):
+            raise  # out of time, or the database itself: leave it pending for a retry
+        except Exception as exc:
+            reason = f"processing raised {type(exc).__name__}: {exc}"
+            logger.exception("Notification %s failed: %s", notification_id, reason)
+            _finish(notification, using, Notification.Status.FAILED, reason[:2000])
     pending: dict[str, list[int]] = {}
     rows = notification.deliveries.filter(status=Delivery.Status.PENDING).order_by("pk")
     for pk, channel in rows.values_list("pk", "channel"):
@@ -53,6 +62,8 @@ def _process(notification: Notification, using: str) -> None:
     related = load_related(notification, using)
     try:
         holds = _condition_holds_in_worker(rule, notification, instance)
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         reason = f"condition raised {type(exc).__name__}: {exc}"
         return _finish(notification, using, Notification.Status.FAILED, reason)

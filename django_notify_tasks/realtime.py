@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from cent import BroadcastRequest, Client, PublishRequest
 from cent.exceptions import (
     CentApiResponseError,
@@ -48,8 +49,10 @@ def render_channel(template: str, context: dict[str, Any]) -> str:
 
     try:
         channel = PLACEHOLDER.sub(fill, template)
-    except AttributeError as exc:
-        raise PermanentDeliveryError(f"channel {template!r}: {exc}") from exc
+    except (PermanentDeliveryError, SoftTimeLimitExceeded):
+        raise
+    except Exception as exc:  # a property on the path may raise anything
+        raise PermanentDeliveryError(f"channel {template!r}: {type(exc).__name__}: {exc}") from exc
     check_channel(channel)
     return channel
 
@@ -96,6 +99,8 @@ def encode_payload(spec: RealtimeSpec, notification: Notification, instance: mod
         return json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise PermanentDeliveryError(f"realtime data is not JSON serializable: {exc}") from exc
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         raise PermanentDeliveryError(f"realtime data raised {type(exc).__name__}: {exc}") from exc
 
@@ -181,6 +186,8 @@ def _publish_group(
             channels = [d.target for d in group]
             request = BroadcastRequest(channels=channels, data=data, idempotency_key=key)
             replies = [response.error for response in cent.broadcast(request).responses]
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         error = classify(exc)
         for delivery in group:

@@ -25,6 +25,7 @@ from django_notify_tasks.rules import Rule, current_rules
 logger = logging.getLogger(__name__)
 
 INITIAL_VALUES = "_notify_tasks_initial"
+SNAPSHOT_EXCLUDED = frozenset({"password"})
 M2M_ACTIONS = {"post_add": "m2m_added", "post_remove": "m2m_removed"}
 
 _connected: list[tuple[Signal, type[models.Model], str]] = []
@@ -152,6 +153,8 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     for field in instance._meta.concrete_fields:
         if field.attname not in instance.__dict__ or isinstance(field, models.BinaryField):
             continue  # deferred fields would cost a SELECT; bytes are not JSON
+        if field.name in SNAPSHOT_EXCLUDED:
+            continue  # a credential has no place in a log kept for weeks
         value = instance.__dict__[field.attname]
         try:
             encoder.encode(value)
