@@ -12,7 +12,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django_notify_tasks.beat import ScheduleError, beat_schedule
 from django_notify_tasks.email import template_problems
 from django_notify_tasks.reports import ReportDirError, report_dir
-from django_notify_tasks.rules import parse_rules
+from django_notify_tasks.rules import current_rules
 
 PREFIX = "django_notify_tasks"
 DEFAULT_VISIBILITY_TIMEOUT = 3600
@@ -34,7 +34,7 @@ OPTIONAL_STRING_SETTINGS = ("EMAIL_FROM", "QUEUE", "REPORT_DIR")
 
 def check_rules(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every problem in ``NOTIFY_TASKS_RULES``, including templates that do not load."""
-    parsed = parse_rules(getattr(settings, "NOTIFY_TASKS_RULES", {}))
+    parsed = current_rules()
     messages: list[CheckMessage] = [
         Error(
             error.message,
@@ -63,7 +63,7 @@ def check_realtime(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Centrifugo settings that realtime rules need, and mistakes the cent client punishes."""
     messages: list[CheckMessage] = []
     url = getattr(settings, "NOTIFY_TASKS_CENTRIFUGO_API_URL", None)
-    parsed = parse_rules(getattr(settings, "NOTIFY_TASKS_RULES", {}))
+    parsed = current_rules()
     realtime_rules = sorted(name for name, rule in parsed.rules.items() if rule.realtime)
     if realtime_rules and not url:
         messages.append(

@@ -21,6 +21,14 @@ PUBLISH_RETRY_POLICY = {
 }
 
 
+def time_limits() -> dict[str, float]:
+    """The task time limits from settings, for each call (read live, like every setting)."""
+    return {
+        "soft_time_limit": app_settings.soft_time_limit,
+        "time_limit": app_settings.time_limit,
+    }
+
+
 def enqueue(task: Any, args: Sequence[Any], using: str = DEFAULT_DB_ALIAS, **options: Any) -> bool:
     """Send ``task`` with ids as arguments; log and return False when the broker refuses."""
     kwargs = {} if using == DEFAULT_DB_ALIAS else {"using": using}
@@ -45,12 +53,8 @@ def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_
     """Queue ``process_notification`` for each id, stopping at the first broker failure."""
     from django_notify_tasks.tasks import process_notification
 
-    limits = {
-        "soft_time_limit": app_settings.soft_time_limit,
-        "time_limit": app_settings.time_limit,
-    }
     for position, notification_id in enumerate(notification_ids):
-        if not enqueue(process_notification, (notification_id,), using, **limits):
+        if not enqueue(process_notification, (notification_id,), using, **time_limits()):
             left = len(notification_ids) - position
             logger.warning("%d notification(s) stay pending until the broker is back.", left)
             return

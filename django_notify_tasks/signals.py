@@ -30,6 +30,8 @@ M2M_ACTIONS = {"post_add": "m2m_added", "post_remove": "m2m_removed"}
 
 _connected: list[tuple[Signal, type[models.Model], str]] = []
 _index: dict[type[models.Model], dict[str, list[Rule]]] = {}
+# Per model, the fields its "updated" rules filter on: built once, read on every init/save.
+_tracked: dict[type[models.Model], frozenset[str]] = {}
 
 
 class UnknownRuleError(NotifyTasksError, LookupError):
@@ -249,8 +251,7 @@ def _enqueue_after_commit(ids: list[int], using: str) -> None:
 
 
 def _tracked_attnames(model: type[models.Model]) -> frozenset[str]:
-    rules = _index.get(model, {}).get("updated", [])
-    return frozenset().union(*(rule.tracked_attnames for rule in rules))
+    return _tracked.get(model, frozenset())
 
 
 def _remember_values(instance: models.Model, attnames: frozenset[str]) -> None:
@@ -286,10 +287,13 @@ def connect_receivers() -> None:
     """(Re)build the rule index from the live setting and connect receivers per sender."""
     disconnect_receivers()
     _index.clear()
+    _tracked.clear()
     for rule in current_rules().rules.values():
         sender = rule.m2m_through or rule.model
         for event in rule.events:
             _index.setdefault(sender, defaultdict(list))[event].append(rule)
+        if rule.tracked_attnames:
+            _tracked[sender] = _tracked.get(sender, frozenset()) | rule.tracked_attnames
     for sender, by_event in _index.items():
         label = sender._meta.label_lower
         if by_event.keys() & {"m2m_added", "m2m_removed"}:

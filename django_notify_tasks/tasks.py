@@ -10,8 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DEFAULT_DB_ALIAS
 
 from django_notify_tasks import deliveries, email, processing, realtime, reports, sweeper
-from django_notify_tasks.conf import app_settings
-from django_notify_tasks.dispatch import enqueue, enqueue_notifications
+from django_notify_tasks.dispatch import enqueue, enqueue_notifications, time_limits
 from django_notify_tasks.exceptions import DeliveryFailed
 from django_notify_tasks.models import Delivery
 
@@ -110,8 +109,7 @@ def queue_deliveries(
             TASK_FOR_CHANNEL[channel],
             (list(delivery_ids[start : start + size]),),
             using,
-            soft_time_limit=app_settings.soft_time_limit,
-            time_limit=app_settings.time_limit,
+            **time_limits(),
             **options,
         )
 
@@ -131,9 +129,7 @@ def finish(task: AnyTask, outcome: deliveries.Outcome, channel: str, using: str)
             args=(outcome.retry,),
             kwargs={} if using == DEFAULT_DB_ALIAS else {"using": using},
             countdown=countdown,
-            # Celery takes float seconds here; its stubs say int.
-            soft_time_limit=app_settings.soft_time_limit,  # type: ignore[arg-type]
-            time_limit=app_settings.time_limit,  # type: ignore[arg-type]
+            **time_limits(),  # type: ignore[arg-type]  # Celery takes floats; its stubs say int
         )
 
 

@@ -124,3 +124,10 @@ def centrifugo(settings: Any) -> Iterator[Any]:
     yield double
     double.stop()
     assert double.errors == []
+
+
+def email_rule(*to: Any, subject: str = "Hi", body: str = ".", **extra: Any) -> dict[str, Any]:
+    """NOTIFY_TASKS_RULES with one rule: a created Membership emails ``to``."""
+    email = {"to": list(to), "subject": subject, "body": body}
+    rule = {"model": "testapp.Membership", "on": ["created"], "email": email, **extra}
+    return {"member-joined": rule}

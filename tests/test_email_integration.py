@@ -10,7 +10,7 @@ from django.db import transaction
 
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.tasks import deliver_email, redispatch_stale
-from tests.conftest import make_user
+from tests.conftest import email_rule, make_user
 from tests.services import wait_for
 from tests.testapp.models import Chat, Membership
 
@@ -141,13 +141,7 @@ def test_smtp_421_twice_then_success_delivers_once(
 def test_smtp_550_fails_at_once_and_other_recipients_get_theirs(
     settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any, task_states: Any
 ) -> None:
-    settings.NOTIFY_TASKS_RULES = {
-        "member-joined": {
-            "model": "testapp.Membership",
-            "on": ["created"],
-            "email": {"to": ["chat.admin.email", "user.email"], "subject": "Hi", "body": "."},
-        }
-    }
+    settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", "user.email")
     smtp_server.handler.refuse["alice@chat.example"] = "550 5.1.1 no such user"
     Membership.objects.create(chat=chat, user=member)
 
@@ -218,17 +212,7 @@ def test_broker_down_at_commit_then_sweeper_delivers(
 def test_one_smtp_connection_serves_all_deliveries_of_a_task(
     settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
 ) -> None:
-    settings.NOTIFY_TASKS_RULES = {
-        "member-joined": {
-            "model": "testapp.Membership",
-            "on": ["created"],
-            "email": {
-                "to": ["chat.admin.email", "user.email", "ops@chat.example"],
-                "subject": "Hi",
-                "body": ".",
-            },
-        }
-    }
+    settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", "user.email", "ops@chat.example")
     Membership.objects.create(chat=chat, user=member)
 
     wait_for(lambda: Delivery.objects.filter(status=SENT).count() == 3)
@@ -239,13 +223,7 @@ def test_one_smtp_connection_serves_all_deliveries_of_a_task(
 def test_a_transient_error_does_not_spoil_the_connection_for_the_rest(
     settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
 ) -> None:
-    settings.NOTIFY_TASKS_RULES = {
-        "member-joined": {
-            "model": "testapp.Membership",
-            "on": ["created"],
-            "email": {"to": ["chat.admin.email", "user.email"], "subject": "Hi", "body": "."},
-        }
-    }
+    settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", "user.email")
     smtp_server.handler.data_replies = ["421 4.3.2 closing"]  # the first message only
     Membership.objects.create(chat=chat, user=member)
 

@@ -14,6 +14,7 @@ from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.processing import process_notification
 from django_notify_tasks.signals import snapshot
 from django_notify_tasks.tasks import deliver_email
+from tests.conftest import email_rule
 from tests.testapp.models import Chat, Membership
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +41,9 @@ def test_soft_time_limit_during_a_publish_is_not_a_failure(monkeypatch: Any) -> 
 def test_rows_released_at_the_soft_limit_keep_their_attempts(
     monkeypatch: Any, settings: Any, chat: Chat, member: Any
 ) -> None:
-    settings.NOTIFY_TASKS_RULES = {
-        "joined": {
-            "model": "testapp.Membership",
-            "on": ["created"],
-            "email": {"to": ["chat.admin.email", "user.email"], "subject": "s", "body": "b"},
-        }
-    }
+    settings.NOTIFY_TASKS_RULES = email_rule(
+        "chat.admin.email", "user.email", subject="s", body="b"
+    )
     Membership.objects.create(chat=chat, user=member)
     ids = process_notification(Notification.objects.get().pk, "default")["email"]
 
@@ -100,13 +97,7 @@ def test_an_address_too_long_to_store_is_a_failed_delivery(
     settings: Any, chat: Chat, member: Any
 ) -> None:
     long_address = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".com"
-    settings.NOTIFY_TASKS_RULES = {
-        "joined": {
-            "model": "testapp.Membership",
-            "on": ["created"],
-            "email": {"to": [lambda m: long_address], "subject": "s", "body": "b"},
-        }
-    }
+    settings.NOTIFY_TASKS_RULES = email_rule(lambda m: long_address, subject="s", body="b")
     Membership.objects.create(chat=chat, user=member)
     process_notification(Notification.objects.get().pk, "default")
     [failed] = Delivery.objects.all()

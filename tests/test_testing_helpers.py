@@ -10,6 +10,7 @@ from django.db import transaction
 
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.testing import capture_dispatch, deliver
+from tests.conftest import email_rule
 from tests.testapp.models import Chat, Membership
 
 
@@ -43,13 +44,9 @@ def test_deliver_without_ids_takes_every_pending_notification(
 def test_deliver_records_failures_with_their_reason(
     settings: Any, chat: Chat, member: Any, notify_tasks_outbox: list[int]
 ) -> None:
-    settings.NOTIFY_TASKS_RULES = {
-        "joined": {
-            "model": "testapp.Membership",
-            "on": ["created"],
-            "email": {"to": ["chat.admin.email", "not-an-address@"], "subject": "s", "body": "b"},
-        }
-    }
+    settings.NOTIFY_TASKS_RULES = email_rule(
+        "chat.admin.email", "not-an-address@", subject="s", body="b"
+    )
     Membership.objects.create(chat=chat, user=member)
     by_target = {d.target: d for d in deliver()}
     assert by_target["alice@chat.example"].status == Delivery.Status.SENT
