@@ -17,6 +17,8 @@ from typing import Any
 
 from celery import schedules
 from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Warning
 from django.db import transaction
 from django.db.models import Q
 
@@ -295,3 +297,25 @@ def _sync_one(want: Wanted, row: Any, models: Any, dry_run: bool) -> Change:
         want.write(row, models)
     action = "update" if differing else "keep"
     return Change(action, want.name, ", ".join(differing) or str(want.schedule), row.enabled)
+
+
+# The system check -----------------------------------------------------------------------------
+
+
+def check_database_scheduler(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W009: the bundled entries in ``CELERY_BEAT_SCHEDULE`` while beat uses the database."""
+    scheduler = str(getattr(settings, "CELERY_BEAT_SCHEDULER", None) or "")
+    entries = getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {}
+    ours = sorted(str(name) for name in entries if str(name).startswith(PREFIX))
+    if not ours or not (scheduler.startswith("django_celery_beat") or scheduler == "django"):
+        return []
+    return [
+        Warning(
+            f"CELERY_BEAT_SCHEDULE should not hold the package's entries ({ours!r}) when beat "
+            f"runs django-celery-beat's scheduler ({scheduler!r}): it rewrites them at every "
+            "start, undoing admin changes, and never deletes one you remove.",
+            hint="Remove them from CELERY_BEAT_SCHEDULE (and install(app) from the Celery "
+            "app) and run manage.py notify_tasks_sync_beat at each deployment instead.",
+            id="django_notify_tasks.W009",
+        )
+    ]
