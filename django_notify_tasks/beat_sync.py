@@ -74,7 +74,7 @@ class Interval:
     kind = "interval"
 
     def __str__(self) -> str:
-        return f"every {self.every} {self.period}"
+        return f"every {self.every} {self.period[:-1] if self.every == 1 else self.period}"
 
     def matches(self, row: Any) -> bool:
         return row is not None and (row.every, row.period) == (self.every, self.period)

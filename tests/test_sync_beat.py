@@ -167,7 +167,7 @@ def test_entries_added_in_settings_are_synced_with_their_options(settings: Any) 
 def test_dry_run_writes_nothing(settings: Any) -> None:
     output = sync("--dry-run")
     assert (PeriodicTask.objects.count(), IntervalSchedule.objects.count()) == (0, 0)
-    assert f"would create  {STALE}: every 1 minutes" in output
+    assert f"would create  {STALE}: every 1 minute" in output
     assert output.splitlines()[-1].endswith("(dry run: nothing written).")
     sync()
     before = rows(), IntervalSchedule.objects.count(), PeriodicTasks.last_change()
