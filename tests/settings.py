@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import tempfile
@@ -25,6 +26,10 @@ INSTALLED_APPS = [
     "django_notify_tasks",
     "tests.testapp",
 ]
+# django-celery-beat (the "beat" extra) declares Django < 6.1: use it where it is installed.
+HAS_CELERY_BEAT = importlib.util.find_spec("django_celery_beat") is not None
+if HAS_CELERY_BEAT:
+    INSTALLED_APPS.append("django_celery_beat")
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
