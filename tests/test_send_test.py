@@ -40,7 +40,7 @@ def test_with_a_channel_it_also_publishes_to_centrifugo(smtp_server: Any, centri
     notification = Notification.objects.get()
     assert publication.data["rule"] == SMOKE_RULE
     assert publication.data["notification"] == notification.pk
-    assert publication.idempotency_key == f"notify-tasks-{notification.pk}"
+    assert publication.idempotency_key == f"notify-tasks-{notification.stamp}"
     assert len(smtp_server.messages) == 1
     assert output.splitlines()[1] == "realtime to personal:#1: sent"
 
