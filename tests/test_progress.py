@@ -27,15 +27,6 @@ def url(task_id: str) -> str:
 
 
 @pytest.fixture
-def staff_client(client: Any) -> Any:
-    boss = make_user("boss")
-    boss.is_staff = True
-    boss.save()
-    client.force_login(boss)
-    return client
-
-
-@pytest.fixture
 def memory_backend(current_celery_app: Any) -> Any:
     """A real Celery result backend (the in-memory cache one) on the current app."""
     return current_celery_app(result_backend="cache+memory://").backend
@@ -131,6 +122,17 @@ def test_failure_carries_the_reason(staff_client: Any, memory_backend: Any, task
     assert body["state"] == "FAILURE"
     assert body["error"] == "NOTIFY_TASKS_REPORT_DIR is not set: reports have nowhere"
     assert (body["progress"], body["result"]) == (None, None)
+
+
+def test_retry_and_revoked_carry_their_reason(
+    staff_client: Any, memory_backend: Any, task_id: str
+) -> None:
+    memory_backend.mark_as_retry(task_id, ConnectionError("SMTP server went away"))
+    body = staff_client.get(url(task_id)).json()
+    assert (body["state"], body["error"]) == ("RETRY", "SMTP server went away")
+    memory_backend.mark_as_revoked(task_id, reason="terminated")
+    body = staff_client.get(url(task_id)).json()
+    assert (body["state"], body["error"]) == ("REVOKED", "terminated")
 
 
 def test_progress_is_stored_only_for_a_task_run(monkeypatch: Any, task_id: str) -> None:
