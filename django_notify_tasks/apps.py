@@ -19,6 +19,7 @@ class NotifyTasksConfig(AppConfig):
 
         from django_notify_tasks import checks, conf, signals  # noqa: F401 - conf sets defaults
         from django_notify_tasks.beat_sync import check_database_scheduler
+        from django_notify_tasks.reports import checks as report_checks
 
         django_checks.register(checks.check_settings)
         django_checks.register(checks.check_rules)
@@ -26,6 +27,7 @@ class NotifyTasksConfig(AppConfig):
         django_checks.register(checks.check_beat)
         django_checks.register(checks.check_mailer)
         django_checks.register(check_database_scheduler)
+        django_checks.register(report_checks.check_reports)
         signals.connect_receivers()
         setting_changed.connect(on_setting_changed, dispatch_uid="django_notify_tasks.rules")
 
