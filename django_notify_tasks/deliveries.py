@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
@@ -27,10 +28,18 @@ class Outcome:
 
 def claimable() -> Q:
     """Rows a task may take: waiting ones, and ones whose sender died past the hard limit."""
-    stale = timezone.now() - timedelta(seconds=app_settings.time_limit)
-    return Q(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]) | Q(
-        status=Delivery.Status.SENDING, claimed_at__lt=stale
-    )
+    return Q(status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]) | claim_expired()
+
+
+def claim_expired() -> Q:
+    """Rows claimed longer ago than the hard time limit: their sender is gone.
+
+    Claims are stamped and aged by the database's clock, not the worker's: a worker whose
+    clock runs ahead must not take rows a live worker is still sending.
+    """
+    hard_limit = timedelta(seconds=app_settings.time_limit)
+    expired = ExpressionWrapper(Now() - hard_limit, output_field=DateTimeField())
+    return Q(status=Delivery.Status.SENDING, claimed_at__lt=expired)
 
 
 def claim(ids: Sequence[int], channel: str, using: str) -> list[Delivery]:
@@ -40,7 +49,7 @@ def claim(ids: Sequence[int], channel: str, using: str) -> list[Delivery]:
     rows.filter(claimable()).update(
         status=Delivery.Status.SENDING,
         claim_token=token,
-        claimed_at=timezone.now(),
+        claimed_at=Now(),
         attempts=F("attempts") + 1,
         updated_at=timezone.now(),
     )

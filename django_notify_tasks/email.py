@@ -231,7 +231,7 @@ def message_id(delivery: Delivery) -> str:
     """Deterministic, so a resend after a crash can be recognised as the same message."""
     sender = app_settings.email_from
     domain = sender.rpartition("@")[2].strip("> ") if "@" in sender else str(DNS_NAME)
-    return f"<notify-tasks.{delivery.notification_id}.{delivery.pk}@{domain}>"
+    return f"<notify-tasks.{delivery.notification.stamp}.{delivery.pk}@{domain}>"
 
 
 def send_message(backend: BaseEmailBackend, delivery: Delivery) -> None:

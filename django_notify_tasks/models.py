@@ -42,6 +42,12 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.rule} #{self.pk} ({self.event} {self.model}:{self.object_pk})"
 
+    @property
+    def stamp(self) -> str:
+        """The id plus the creation time: unique across databases and database resets, where
+        the id alone repeats (mail clients drop a Message-ID they have seen before)."""
+        return f"{self.pk}.{int(self.created_at.timestamp() * 1_000_000):x}"
+
 
 class Delivery(models.Model):
     """One message to one target over one channel; its row is the claim and the log."""

@@ -22,39 +22,45 @@ def resend(notifications: QuerySet[Notification]) -> int:
     """Queue again the notifications not yet processed and their unsent or failed deliveries."""
     from django_notify_tasks.tasks import queue_deliveries
 
+    using = notifications.db
     ids = list(notifications.values_list("pk", flat=True))
-    with transaction.atomic():
-        Notification.objects.filter(
+    with transaction.atomic(using=using):
+        Notification.objects.using(using).filter(
             pk__in=ids, status__in=[Notification.Status.FAILED, Notification.Status.CANCELLED]
         ).update(status=Notification.Status.PENDING, error="")
         pending = list(
-            Notification.objects.filter(
-                pk__in=ids, status=Notification.Status.PENDING
-            ).values_list("pk", flat=True)
+            Notification.objects.using(using)
+            .filter(pk__in=ids, status=Notification.Status.PENDING)
+            .values_list("pk", flat=True)
         )
         # A delivery that failed before any attempt has no content (its recipient or
         # template failed): resending it would send an empty message. Fix the rule instead.
-        unsent = Delivery.objects.filter(notification__in=ids, status__in=UNSENT).exclude(
-            status=Delivery.Status.FAILED, attempts=0
+        unsent = (
+            Delivery.objects.using(using)
+            .filter(notification__in=ids, status__in=UNSENT)
+            .exclude(status=Delivery.Status.FAILED, attempts=0)
         )
         by_channel: dict[str, list[int]] = {}
         for pk, channel in unsent.order_by("pk").values_list("pk", "channel"):
             by_channel.setdefault(channel, []).append(pk)
         unsent.update(status=Delivery.Status.PENDING, attempts=0, error="")
-        transaction.on_commit(lambda: enqueue_notifications(pending))
+        transaction.on_commit(partial(enqueue_notifications, pending, using), using=using)
         for channel, delivery_ids in by_channel.items():
-            transaction.on_commit(partial(queue_deliveries, channel, delivery_ids))
+            transaction.on_commit(
+                partial(queue_deliveries, channel, delivery_ids, using), using=using
+            )
     return len(ids)
 
 
 def cancel(notifications: QuerySet[Notification]) -> int:
     """Stop whatever has not been sent yet; sent deliveries stay as they are."""
+    using = notifications.db
     ids = list(notifications.values_list("pk", flat=True))
-    with transaction.atomic():
-        Notification.objects.filter(pk__in=ids, status=Notification.Status.PENDING).update(
-            status=Notification.Status.CANCELLED
-        )
-        Delivery.objects.filter(
+    with transaction.atomic(using=using):
+        Notification.objects.using(using).filter(
+            pk__in=ids, status=Notification.Status.PENDING
+        ).update(status=Notification.Status.CANCELLED)
+        Delivery.objects.using(using).filter(
             notification__in=ids, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]
         ).update(status=Delivery.Status.CANCELLED)
     return len(ids)

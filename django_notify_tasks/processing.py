@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -24,8 +25,51 @@ class InstanceGone(Exception):
     """The row was deleted and the notification carries no snapshot to render from."""
 
 
+@dataclasses.dataclass
+class Outcome:
+    """What processing decided for one notification, before anything is written."""
+
+    status: str
+    error: str = ""
+    deliveries: list[Delivery] = dataclasses.field(default_factory=list)
+
+
 def process_notification(notification_id: int, using: str) -> dict[str, list[int]]:
-    """Create the deliveries of a pending notification once; return pending ids by channel."""
+    """Create the deliveries of a pending notification once; return pending ids by channel.
+
+    Rules' user code (conditions, recipients, templates, ``data`` callables) runs before the
+    write transaction, so a slow template never holds a lock (on SQLite: the database-wide
+    write lock). The write re-checks the status under ``select_for_update``: when two workers
+    race on one notification, the second finds it processed and writes nothing.
+    """
+    notification = (
+        Notification.objects.using(using)
+        .filter(pk=notification_id, status=Notification.Status.PENDING)
+        .first()
+    )
+    if notification is None:
+        return {}  # already processed (a redelivered or re-swept task), or cancelled
+    try:
+        outcome = decide(notification, using)
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise  # out of time, or the database itself: leave it pending for a retry
+    except Exception as exc:
+        reason = f"processing raised {type(exc).__name__}: {exc}"
+        logger.exception("Notification %s failed: %s", notification_id, reason)
+        outcome = Outcome(Notification.Status.FAILED, reason[:2000])
+    if not _record(notification_id, outcome, using):
+        return {}
+    pending: dict[str, list[int]] = {}
+    rows = Delivery.objects.using(using).filter(
+        notification_id=notification_id, status=Delivery.Status.PENDING
+    )
+    for pk, channel in rows.order_by("pk").values_list("pk", "channel"):
+        pending.setdefault(channel, []).append(pk)
+    return pending
+
+
+def _record(notification_id: int, outcome: Outcome, using: str) -> bool:
+    """Write the outcome if the notification is still pending; False if another got there."""
     with transaction.atomic(using=using):
         notification = (
             Notification.objects.using(using)
@@ -34,41 +78,33 @@ def process_notification(notification_id: int, using: str) -> dict[str, list[int
             .first()
         )
         if notification is None:
-            return {}  # already processed (a redelivered or re-swept task), or cancelled
-        try:
-            with transaction.atomic(using=using):  # a savepoint: the failure is recorded below
-                _process(notification, using)
-        except (SoftTimeLimitExceeded, DatabaseError):
-            raise  # out of time, or the database itself: leave it pending for a retry
-        except Exception as exc:
-            reason = f"processing raised {type(exc).__name__}: {exc}"
-            logger.exception("Notification %s failed: %s", notification_id, reason)
-            _finish(notification, using, Notification.Status.FAILED, reason[:2000])
-    pending: dict[str, list[int]] = {}
-    rows = notification.deliveries.filter(status=Delivery.Status.PENDING).order_by("pk")
-    for pk, channel in rows.values_list("pk", "channel"):
-        pending.setdefault(channel, []).append(pk)
-    return pending
+            return False
+        Delivery.objects.using(using).bulk_create(outcome.deliveries, ignore_conflicts=True)
+        notification.status = outcome.status
+        notification.error = outcome.error
+        notification.processed_at = timezone.now()
+        notification.save(using=using, update_fields=["status", "error", "processed_at"])
+    return True
 
 
-def _process(notification: Notification, using: str) -> None:
+def decide(notification: Notification, using: str) -> Outcome:
+    """Rebuild the instance, check the condition and render every delivery; writes nothing."""
     rule = current_rules().rules.get(notification.rule)
     if rule is None:
-        return _finish(notification, using, Notification.Status.FAILED, "rule not configured")
+        return Outcome(Notification.Status.FAILED, "rule not configured")
     try:
         instance = load_instance(notification, rule.model, using)
     except InstanceGone as exc:
-        return _finish(notification, using, Notification.Status.FAILED, str(exc))
+        return Outcome(Notification.Status.FAILED, str(exc))
     related = load_related(notification, using)
     try:
         holds = _condition_holds_in_worker(rule, notification, instance)
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:
-        reason = f"condition raised {type(exc).__name__}: {exc}"
-        return _finish(notification, using, Notification.Status.FAILED, reason)
+        return Outcome(Notification.Status.FAILED, f"condition raised {type(exc).__name__}: {exc}")
     if not holds:
-        return _finish(notification, using, Notification.Status.SKIPPED, "condition is false")
+        return Outcome(Notification.Status.SKIPPED, "condition is false")
     context = {
         "instance": instance,
         "related": related,
@@ -81,15 +117,7 @@ def _process(notification: Notification, using: str) -> None:
         deliveries += build_email_deliveries(rule.email, notification, instance, context)
     if rule.realtime is not None and app_settings.centrifugo_api_url:  # None: realtime off
         deliveries += build_realtime_deliveries(rule.realtime, notification, instance, context)
-    Delivery.objects.using(using).bulk_create(deliveries, ignore_conflicts=True)
-    return _finish(notification, using, Notification.Status.PROCESSED, "")
-
-
-def _finish(notification: Notification, using: str, status: str, error: str) -> None:
-    notification.status = status
-    notification.error = error
-    notification.processed_at = timezone.now()
-    notification.save(using=using, update_fields=["status", "error", "processed_at"])
+    return Outcome(Notification.Status.PROCESSED, deliveries=deliveries)
 
 
 def _condition_holds_in_worker(rule: Rule, notification: Notification, instance: Any) -> bool:

@@ -153,7 +153,7 @@ def _client(url: str, key: str, timeout: float) -> Client:
 
 def idempotency_key(delivery: Delivery) -> str:
     """Centrifugo drops a repeat of this key on the same channel within its window."""
-    return f"notify-tasks-{delivery.notification_id}"
+    return f"notify-tasks-{delivery.notification.stamp}"
 
 
 def publish_each(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
+from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
@@ -294,6 +295,7 @@ def connect_receivers() -> None:
             _index.setdefault(sender, defaultdict(list))[event].append(rule)
         if rule.tracked_attnames:
             _tracked[sender] = _tracked.get(sender, frozenset()) | rule.tracked_attnames
+    _extend_to_proxies()
     for sender, by_event in _index.items():
         label = sender._meta.label_lower
         if by_event.keys() & {"m2m_added", "m2m_removed"}:
@@ -304,6 +306,20 @@ def connect_receivers() -> None:
             _connect(post_delete, on_post_delete, sender, label)
         if _tracked_attnames(sender):
             _connect(post_init, on_post_init, sender, label)
+
+
+def _extend_to_proxies() -> None:
+    """Django sends a proxy instance's signals with the proxy as sender: give it the rules
+    of the models it stands in for, so saving through a proxy is the same event."""
+    for proxy in apps.get_models():
+        if not proxy._meta.proxy:
+            continue
+        for ancestor in proxy.__mro__[1:]:
+            if ancestor in _index:
+                by_event = _index.setdefault(proxy, defaultdict(list))
+                for event, rules in _index[ancestor].items():
+                    by_event[event].extend(r for r in rules if r not in by_event[event])
+                _tracked[proxy] = _tracked_attnames(proxy) | _tracked_attnames(ancestor)
 
 
 def disconnect_receivers() -> None:

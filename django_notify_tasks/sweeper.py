@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.deliveries import claim_expired
 from django_notify_tasks.models import Delivery, Notification
 
 BATCH_SIZE = 500
@@ -38,11 +39,10 @@ def stale_delivery_ids(
     now = timezone.now()
     after = timedelta(seconds=app_settings.redispatch_after)
     backoff = timedelta(seconds=app_settings.retry_backoff_max)
-    hard_limit = timedelta(seconds=app_settings.time_limit)
     stale = (
         Q(status=Delivery.Status.PENDING, updated_at__lte=now - after)
         | Q(status=Delivery.Status.RETRYING, updated_at__lte=now - after - backoff)
-        | Q(status=Delivery.Status.SENDING, claimed_at__lte=now - hard_limit)
+        | claim_expired()
     )
     rows = Delivery.objects.using(using).filter(channel=channel)
     ids = list(rows.filter(stale).order_by("pk").values_list("pk", flat=True)[:limit])

@@ -115,3 +115,34 @@ def test_cancel_action_stops_unsent_work(admin_client: Any, failed_delivery: Del
         "cancelled",
         "failed",
     )
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_resend_and_cancel_work_in_the_querysets_database(
+    monkeypatch: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_notify_tasks import operations
+
+    enqueued: list[tuple[str, Any, Any]] = []
+    monkeypatch.setattr(
+        "celery.app.task.Task.apply_async",
+        lambda self, args=None, kwargs=None, **o: enqueued.append((self.name, args, kwargs)),
+    )
+
+    parent = Notification.objects.using("other").create(
+        rule="member-joined", event="created", model="testapp.membership", object_pk="7"
+    )
+    delivery = Delivery.objects.using("other").create(
+        notification=parent, channel="email", target="a@x.example", status="failed", attempts=1
+    )
+    with django_capture_on_commit_callbacks(using="other", execute=True):
+        operations.resend(Notification.objects.using("other").all())
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    assert enqueued == [
+        ("django_notify_tasks.process_notification", (parent.pk,), {"using": "other"}),
+        ("django_notify_tasks.deliver_email", ([delivery.pk],), {"using": "other"}),
+    ]
+    operations.cancel(Notification.objects.using("other").all())
+    delivery.refresh_from_db()
+    assert delivery.status == "cancelled"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import django
 import pytest
 from django.core import mail
+from django.db import connection
+from django.utils import timezone
 
-from django_notify_tasks import deliveries, email
+from django_notify_tasks import deliveries, email, realtime
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.processing import process_notification
 from tests.conftest import make_user
@@ -185,7 +189,7 @@ def test_message_has_deterministic_id_and_both_parts(chat: Chat, member: Any) ->
     assert sent.extra_headers["Message-ID"] == email.message_id(delivery)
     assert (
         email.message_id(delivery)
-        == f"<notify-tasks.{delivery.notification_id}.{delivery.pk}@chat.example>"
+        == f"<notify-tasks.{delivery.notification.stamp}.{delivery.pk}@chat.example>"
     )
     assert sent.alternatives[0][1] == "text/html"
     assert sent.from_email == "notifications@chat.example"
@@ -257,3 +261,62 @@ def test_a_backend_that_cannot_be_built_fails_each_delivery(
         lambda d, e: errors.append(str(e)),
     )
     assert len(errors) == 1 and errors[0].startswith("email backend: ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rules_user_code_runs_outside_the_write_transaction(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    seen: list[bool] = []
+
+    def recipients(instance: Membership) -> list[str]:
+        seen.append(connection.in_atomic_block)  # a slow callable here must hold no lock
+        return ["owner@chat.example"]
+
+    settings.NOTIFY_TASKS_RULES = rule(to=[recipients])
+    Membership.objects.create(chat=chat, user=member)
+    assert len(email_ids(Notification.objects.get().pk)) == 1
+    assert seen == [False]
+
+
+def test_a_worker_that_lost_the_race_writes_nothing(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    calls: list[int] = []
+
+    def recipients(instance: Membership) -> list[str]:
+        calls.append(1)
+        if len(calls) == 1:  # another worker processes the same notification meanwhile
+            assert len(email_ids(Notification.objects.get().pk)) == 1
+        return ["owner@chat.example"]
+
+    settings.NOTIFY_TASKS_RULES = rule(to=[recipients])
+    Membership.objects.create(chat=chat, user=member)
+    assert email_ids(Notification.objects.get().pk) == []  # the winner's rows stand
+    assert Delivery.objects.count() == 1 and len(calls) == 2
+
+
+def test_ids_do_not_repeat_when_a_database_reuses_primary_keys() -> None:
+    # After a database reset, or from a second database, notification 1 is a new event:
+    # mail clients drop a Message-ID they have seen, Centrifugo a key it has seen.
+    def delivery(created_at: datetime) -> Delivery:
+        return Delivery(pk=1, notification=Notification(pk=1, created_at=created_at))
+
+    before = delivery(datetime(2026, 1, 1, tzinfo=dt_timezone.utc))
+    after = delivery(datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=dt_timezone.utc))
+    assert email.message_id(before) != email.message_id(after)
+    assert realtime.idempotency_key(before) != realtime.idempotency_key(after)
+    assert email.message_id(before) == email.message_id(delivery(before.notification.created_at))
+
+
+def test_a_worker_whose_clock_runs_ahead_does_not_take_a_live_claim(
+    monkeypatch: Any, chat: Chat, member: Any
+) -> None:
+    Membership.objects.create(chat=chat, user=member)
+    ids = email_ids(Notification.objects.get().pk)
+    assert deliveries.claim(ids, Delivery.Channel.EMAIL, "default")  # a live worker sends
+    real_now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: real_now + timedelta(hours=1))
+    assert deliveries.claim(ids, Delivery.Channel.EMAIL, "default") == []
+    Delivery.objects.update(claimed_at=real_now - timedelta(hours=1))  # its sender died
+    assert [d.pk for d in deliveries.claim(ids, Delivery.Channel.EMAIL, "default")] == ids

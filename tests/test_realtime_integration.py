@@ -42,7 +42,7 @@ def test_publishes_once_per_channel_with_key_and_idempotency_key(
     wait_for(settled(2), message="both channels published")
     notification = Notification.objects.get()
     published = sorted((p.channel, p.idempotency_key) for p in centrifugo.publications)
-    key = f"notify-tasks-{notification.pk}"
+    key = f"notify-tasks-{notification.stamp}"
     assert published == [(f"chats:{chat.pk}", key), (f"personal:#{chat.admin_id}", key)]
     [request] = centrifugo.requests  # one broadcast for both channels
     assert request.path == "/api/broadcast"

@@ -8,6 +8,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from django_notify_tasks import realtime
 from django_notify_tasks.models import Delivery, Notification
@@ -33,7 +34,8 @@ def test_soft_time_limit_during_a_publish_is_not_a_failure(monkeypatch: Any) -> 
             raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(realtime, "client", SlowClient)
-    row = Delivery(pk=1, notification_id=1, channel="realtime", target="chats:1", body="{}")
+    parent = Notification(pk=1, created_at=timezone.now())
+    row = Delivery(pk=1, notification=parent, channel="realtime", target="chats:1", body="{}")
     with pytest.raises(SoftTimeLimitExceeded):
         realtime.publish_each([row], lambda d: None, lambda d, e: pytest.fail(f"recorded {e}"))
 

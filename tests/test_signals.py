@@ -14,7 +14,7 @@ from django_notify_tasks import notify, notify_bulk
 from django_notify_tasks.models import Notification
 from django_notify_tasks.signals import UnknownRuleError
 from tests.conftest import make_user
-from tests.testapp.models import Chat, Membership
+from tests.testapp.models import Chat, Membership, ModeratorMembership
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +286,23 @@ def test_notify_applies_the_rule_condition(
 def test_notify_unknown_rule_names_it() -> None:
     with pytest.raises(UnknownRuleError, match="rule_name='nope'"):
         notify("nope", Chat())
+
+
+def test_saving_through_a_proxy_model_is_the_same_event(
+    settings: Any, chat: Chat, member: Any, enqueued: list[list[int]]
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {
+        "role-changed": {
+            "model": "testapp.Membership",
+            "on": ["created", "updated", "deleted"],
+            "fields": ["role"],
+            "email": MEMBER_EMAIL,
+        }
+    }
+    moderator = ModeratorMembership.objects.create(chat=chat, user=member)
+    loaded = ModeratorMembership.objects.get(pk=moderator.pk)
+    loaded.role = "moderator"
+    loaded.save()
+    loaded.save()  # nothing changed: the proxy tracks the rule's fields too
+    loaded.delete()
+    assert [event for _, event, _, _ in rows()] == ["created", "updated", "deleted"]

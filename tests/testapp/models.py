@@ -29,3 +29,10 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.chat}"
+
+
+class ModeratorMembership(Membership):
+    """A proxy: saving through it is the same Membership event."""
+
+    class Meta:
+        proxy = True
