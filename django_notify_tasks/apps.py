@@ -18,12 +18,14 @@ class NotifyTasksConfig(AppConfig):
         from django.core import checks as django_checks
 
         from django_notify_tasks import checks, conf, signals  # noqa: F401 - conf sets defaults
+        from django_notify_tasks.reports import checks as report_checks
 
         django_checks.register(checks.check_settings)
         django_checks.register(checks.check_rules)
         django_checks.register(checks.check_realtime)
         django_checks.register(checks.check_beat)
         django_checks.register(checks.check_mailer)
+        django_checks.register(report_checks.check_reports)
         signals.connect_receivers()
         setting_changed.connect(on_setting_changed, dispatch_uid="django_notify_tasks.rules")
 

@@ -24,6 +24,10 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "task": "django_notify_tasks.user_count_report",
         "schedule": 300.0,
     },
+    f"{PREFIX}activity-digest": {
+        "task": "django_notify_tasks.activity_digest",
+        "schedule": crontab(hour=6, minute=0),
+    },
     f"{PREFIX}purge-old": {
         "task": "django_notify_tasks.purge_old",
         "schedule": crontab(hour=3, minute=30),

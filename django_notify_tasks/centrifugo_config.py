@@ -11,8 +11,11 @@ PERSONAL = "personal"
 
 
 def namespaces() -> list[str]:
-    """The namespaces the rules' channels use, plus ``personal`` for user-limited channels."""
+    """The namespaces the rules' channels and the digest channel use, plus ``personal``."""
     found = {PERSONAL}
+    digest_namespace, colon, _ = (app_settings.digest_channel or "").partition(":")
+    if colon:
+        found.add(digest_namespace)
     for rule in current_rules().rules.values():
         for channel in rule.realtime.channels if rule.realtime else ():
             namespace, colon, _ = channel.partition(":")

@@ -16,7 +16,7 @@ from django_notify_tasks.rules import current_rules
 
 PREFIX = "django_notify_tasks"
 DEFAULT_VISIBILITY_TIMEOUT = 3600
-REPORT_TASKS = {"django_notify_tasks.user_count_report"}
+REPORT_TASKS = {"django_notify_tasks.user_count_report", "django_notify_tasks.activity_digest"}
 
 # setting suffix -> (predicate, what it should be)
 NUMBER_SETTINGS = {
@@ -143,14 +143,18 @@ def check_beat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     id=f"{PREFIX}.E015",
                 )
             ]
-        if any(entry["task"] in REPORT_TASKS for entry in schedule.values()):
+        reporting = sorted(
+            name for name, entry in schedule.items() if entry["task"] in REPORT_TASKS
+        )
+        if reporting:
+            tasks = sorted({schedule[name]["task"].rpartition(".")[2] for name in reporting})
+            off = ", ".join(f"{name!r}: None" for name in reporting)
             return [
                 Warning(
-                    "NOTIFY_TASKS_REPORT_DIR should be set: the bundled beat schedule runs "
-                    "user_count_report, which fails without it.",
+                    "NOTIFY_TASKS_REPORT_DIR should be set: the beat schedule runs reports "
+                    f"that fail without it ({', '.join(tasks)}).",
                     hint="Set NOTIFY_TASKS_REPORT_DIR to a writable directory, or turn the "
-                    'report off: NOTIFY_TASKS_BEAT_SCHEDULE = {"notify-tasks-user-count-report"'
-                    ": None}.",
+                    f"reports off: NOTIFY_TASKS_BEAT_SCHEDULE = {{{off}}}.",
                     id=f"{PREFIX}.W004",
                 )
             ]

@@ -32,6 +32,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     REPORT_DIR: str | None = None
     BEAT_SCHEDULE: dict[str, Any] = {}
     RETENTION_DAYS = 30
+    DIGEST_CHANNEL: str | None = "staff:digest"
 
     class Meta:
         prefix = "notify_tasks"
@@ -102,6 +103,10 @@ class AppSettings:
     @property
     def retention_days(self) -> int:
         return self._get("RETENTION_DAYS", int)
+
+    @property
+    def digest_channel(self) -> str | None:
+        return self._get("DIGEST_CHANNEL", str)
 
     @property
     def queue(self) -> str | None:

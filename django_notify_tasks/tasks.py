@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
@@ -14,6 +16,7 @@ from django_notify_tasks.dispatch import enqueue, enqueue_notifications, time_li
 from django_notify_tasks.exceptions import DeliveryFailed
 from django_notify_tasks.models import Delivery
 
+logger = logging.getLogger(__name__)
 BATCH_SIZE: dict[str, int] = {Delivery.Channel.EMAIL: 50, Delivery.Channel.REALTIME: 1000}
 if TYPE_CHECKING:
     AnyTask = Task[Any, Any]
@@ -150,6 +153,35 @@ def redispatch_stale(using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
 def user_count_report() -> dict[str, object]:
     """Append a row of user counts to ``user_counts.csv`` in ``NOTIFY_TASKS_REPORT_DIR``."""
     return reports.user_count_report()
+
+
+@shared_task(
+    bind=True,
+    name="django_notify_tasks.activity_digest",
+    ignore_result=False,  # the status endpoint shows the result
+    track_started=True,
+)
+def activity_digest(
+    self: AnyTask,
+    start: str | None = None,
+    end: str | None = None,
+    hours: float | None = None,
+    send: bool = True,
+) -> dict[str, Any]:
+    """Digest of ``[start, end)`` (default: the last 24 h) to a JSON file, ADMINS and staff."""
+    progress = partial(report_progress, self)
+    return reports.activity_digest(start, end, hours, send=send, progress=progress)
+
+
+def report_progress(task: AnyTask, current: int, total: int) -> None:
+    """Store state PROGRESS for the status endpoint; a report never fails for its progress."""
+    if not task.request.id:  # called as a plain function, not as a task
+        return
+    meta = {"current": current, "total": total, "percent": round(100 * current / total)}
+    try:
+        task.update_state(state="PROGRESS", meta=meta)
+    except Exception:  # the result backend is down: the report itself can still be made
+        logger.warning("Could not store the progress of %s", task.request.id, exc_info=True)
 
 
 @shared_task(name="django_notify_tasks.purge_old", ignore_result=True)

@@ -32,8 +32,10 @@ def subscription_token(user: Any, channel: str) -> str:
 
 
 def may_subscribe(user: Any, channel: str) -> bool:
-    """Own personal channel always; others only if the configured authorizer says so."""
+    """Own personal channel always; staff the digest channel; others if the authorizer says so."""
     if channel == personal_channel(user):
+        return True
+    if channel == app_settings.digest_channel and getattr(user, "is_staff", False):
         return True
     authorizer = app_settings.centrifugo_channel_authorizer
     if authorizer is None:

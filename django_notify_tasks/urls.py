@@ -9,4 +9,5 @@ app_name = "django_notify_tasks"
 urlpatterns = [
     path("connection-token/", views.connection_token, name="connection-token"),
     path("subscription-token/", views.subscription_token, name="subscription-token"),
+    path("tasks/<str:task_id>/", views.task_status, name="task-status"),
 ]

@@ -1,19 +1,22 @@
-"""JSON endpoints for pages: Centrifugo tokens for the logged-in user."""
+"""JSON endpoints for pages: Centrifugo tokens for the logged-in user, task status for staff."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from django_notify_tasks import tokens
+from django_notify_tasks import status, tokens
 from django_notify_tasks.rules import PLACEHOLDER
 
 View = Callable[..., JsonResponse]
+logger = logging.getLogger(__name__)
 
 
 def json_login_required(view: View) -> View:
@@ -29,6 +32,18 @@ def json_login_required(view: View) -> View:
             return JsonResponse({"detail": f"Realtime is not configured: {exc}."}, status=503)
 
     return wrapper
+
+
+def json_staff_required(view: View) -> View:
+    """401 JSON for anonymous users, 403 JSON for users who are not staff."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        if not request.user.is_staff:
+            return JsonResponse({"detail": "Only staff may see task states."}, status=403)
+        return view(request, *args, **kwargs)
+
+    return json_login_required(wrapper)
 
 
 @never_cache
@@ -50,3 +65,19 @@ def subscription_token(request: HttpRequest) -> JsonResponse:
     if not tokens.may_subscribe(request.user, channel):
         return JsonResponse({"detail": f"You may not subscribe to {channel!r}."}, status=403)
     return JsonResponse({"token": tokens.subscription_token(request.user, channel)})
+
+
+@never_cache
+@require_GET
+@json_staff_required
+def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
+    """``{"id", "state", "progress", "result", "error"}`` of any task; 503 without a backend."""
+    try:
+        found = status.task_status(task_id)
+    except status.NoResultBackend as exc:
+        return JsonResponse({"detail": f"{exc}."}, status=503)
+    except Exception as exc:  # the backend is down or refuses: say so, as JSON
+        logger.warning("Could not read the state of task %s", task_id, exc_info=True)
+        detail = f"The result backend could not be read: {type(exc).__name__}: {exc}"
+        return JsonResponse({"detail": detail}, status=503)
+    return JsonResponse(found, encoder=DjangoJSONEncoder)

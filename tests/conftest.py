@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -131,3 +131,24 @@ def email_rule(*to: Any, subject: str = "Hi", body: str = ".", **extra: Any) -> 
     email = {"to": list(to), "subject": subject, "body": body}
     rule = {"model": "testapp.Membership", "on": ["created"], "email": email, **extra}
     return {"member-joined": rule}
+
+
+@pytest.fixture
+def current_celery_app() -> Iterator[Callable[..., Any]]:
+    """``make(**conf)`` makes a fresh Celery app the current one, until the test ends.
+
+    The package reads task states through ``celery.current_app``, as a host project's app
+    is current once its ``celery.py`` is imported; this swaps in one with another backend.
+    """
+    from celery import Celery, current_app
+
+    previous = current_app._get_current_object()
+
+    def make(**conf: Any) -> Any:
+        app = Celery("current-for-test", set_as_current=False)
+        app.conf.update(conf)
+        app.set_current()
+        return app
+
+    yield make
+    previous.set_current()

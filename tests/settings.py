@@ -83,6 +83,11 @@ def _free_port() -> int:
 REDIS_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_REDIS_PORT") or _free_port())
 CELERY_BROKER_URL = f"redis://127.0.0.1:{REDIS_TEST_PORT}/0"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+# Task states for the activity digest's progress and the status endpoint. Only tasks that
+# keep results (the digest) touch it; the notification tasks ignore results.
+CELERY_RESULT_BACKEND = f"redis://127.0.0.1:{REDIS_TEST_PORT}/1"
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With late acks, tasks running when the broker connection drops are redelivered: say so.

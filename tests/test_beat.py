@@ -19,10 +19,12 @@ def test_bundled_entries_and_their_timing() -> None:
     assert {name: entry["task"] for name, entry in schedule.items()} == {
         "notify-tasks-redispatch-stale": "django_notify_tasks.redispatch_stale",
         "notify-tasks-user-count-report": "django_notify_tasks.user_count_report",
+        "notify-tasks-activity-digest": "django_notify_tasks.activity_digest",
         "notify-tasks-purge-old": "django_notify_tasks.purge_old",
     }
     assert schedule["notify-tasks-redispatch-stale"]["schedule"] == 60.0
     assert schedule[USER_COUNTS]["schedule"] == 300.0
+    assert schedule["notify-tasks-activity-digest"]["schedule"] == crontab(hour=6, minute=0)
     assert isinstance(schedule["notify-tasks-purge-old"]["schedule"], crontab)
 
 
@@ -69,6 +71,7 @@ def test_install_adds_the_schedule_to_a_real_app_on_finalize(settings: Any) -> N
         "host-task",
         "notify-tasks-redispatch-stale",
         "notify-tasks-user-count-report",
+        "notify-tasks-activity-digest",
     }
 
 
@@ -89,7 +92,12 @@ def test_w004_scheduled_report_without_directory(settings: Any) -> None:
     settings.NOTIFY_TASKS_REPORT_DIR = None
     [warning] = check_beat()
     assert warning.id == "django_notify_tasks.W004"
+    assert "(activity_digest, user_count_report)" in warning.msg
     settings.NOTIFY_TASKS_BEAT_SCHEDULE = {USER_COUNTS: None}
+    [warning] = check_beat()
+    assert "(activity_digest)" in warning.msg
+    assert "'notify-tasks-activity-digest': None" in warning.hint
+    settings.NOTIFY_TASKS_BEAT_SCHEDULE = {USER_COUNTS: None, "notify-tasks-activity-digest": None}
     assert check_beat() == []
 
 

@@ -29,7 +29,11 @@ def config(*args: str) -> dict[str, Any]:
     return json.loads(out.getvalue())  # type: ignore[no-any-return]
 
 
-NAMESPACES = [{"name": "chats"}, {"name": "personal", "allow_user_limited_channels": True}]
+NAMESPACES = [
+    {"name": "chats"},
+    {"name": "personal", "allow_user_limited_channels": True},
+    {"name": "staff"},  # NOTIFY_TASKS_DIGEST_CHANNEL's default, "staff:digest"
+]
 
 
 def test_version_6_layout(realtime_settings: None) -> None:
@@ -59,3 +63,14 @@ def test_missing_secrets_are_a_clear_error(settings: Any) -> None:
     settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = None
     with pytest.raises(CommandError, match="NOTIFY_TASKS_CENTRIFUGO_API_KEY"):
         config()
+
+
+def test_digest_channel_namespace_follows_the_setting(
+    settings: Any, realtime_settings: None
+) -> None:
+    settings.NOTIFY_TASKS_DIGEST_CHANNEL = "ops:digest"
+    names = [entry["name"] for entry in config()["channel"]["namespaces"]]
+    assert names == ["chats", "ops", "personal"]
+    settings.NOTIFY_TASKS_DIGEST_CHANNEL = None
+    names = [entry["name"] for entry in config()["channel"]["namespaces"]]
+    assert names == ["chats", "personal"]

@@ -29,7 +29,7 @@ def task_names() -> list[str]:
 
 
 def check_ids() -> list[str]:
-    source = "".join(path.read_text() for path in PACKAGE.glob("*.py"))
+    source = "".join(path.read_text() for path in PACKAGE.rglob("*.py"))
     return sorted(
         set(re.findall(r'"([EW]0\d\d)"', source)) | set(re.findall(r"\.([EW]0\d\d)\b", source))
     )

@@ -1,0 +1,63 @@
+"""Sending a digest: email to ``ADMINS`` and a publication on the staff channel.
+
+Both go through the package's own sending code: the mailer (or email backend) and the
+timeout of ``email.open_mail_backend``, and the ``cent`` client of ``realtime.client``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cent import PublishRequest
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+
+from django_notify_tasks import email, realtime
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.rules import EmailSpec
+
+DIGEST_TEMPLATE = "django_notify_tasks/email/activity_digest"
+
+
+def admin_addresses() -> list[str]:
+    """``ADMINS`` as addresses: Django 6 lists strings, older settings (name, address) pairs."""
+    return [
+        entry if isinstance(entry, str) else entry[1] for entry in getattr(settings, "ADMINS", [])
+    ]
+
+
+def email_digest(digest: dict[str, Any]) -> int:
+    """One message, text and HTML, to every admin; how many recipients (0 without ADMINS)."""
+    recipients = admin_addresses()
+    if not recipients:
+        return 0
+    spec = EmailSpec(to=(), template=DIGEST_TEMPLATE)
+    content = email.render_email(spec, {**digest, "digest": digest})
+    message = EmailMultiAlternatives(
+        subject=getattr(settings, "EMAIL_SUBJECT_PREFIX", "") + content.subject,
+        body=content.body,
+        from_email=app_settings.email_from,
+        to=recipients,
+    )
+    message.attach_alternative(content.html, "text/html")
+    with email.open_mail_backend() as backend:
+        backend.send_messages([message])
+    return len(recipients)
+
+
+def digest_channel() -> str | None:
+    """The staff channel, or None when realtime is off or the channel is turned off."""
+    if not app_settings.centrifugo_api_url:
+        return None
+    return app_settings.digest_channel or None
+
+
+def publish_digest(digest: dict[str, Any], idempotency_key: str) -> str | None:
+    """Publish the digest on the staff channel; the channel, or None when there is none."""
+    channel = digest_channel()
+    if channel is None:
+        return None
+    realtime.check_channel(channel)
+    request = PublishRequest(channel=channel, data=digest, idempotency_key=idempotency_key)
+    realtime.client().publish(request)
+    return channel

@@ -1,0 +1,35 @@
+"""Deleting old history in bounded batches; unfinished work is never purged."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.models import Delivery, Notification
+
+PURGE_BATCH_SIZE = 1000
+UNFINISHED_DELIVERIES = [
+    Delivery.Status.PENDING,
+    Delivery.Status.SENDING,
+    Delivery.Status.RETRYING,
+]
+
+
+def purge_old(now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    """Delete finished notifications (and deliveries) older than the retention, in batches."""
+    cutoff = (now or timezone.now()) - timedelta(days=app_settings.retention_days)
+    # Unfinished work is never purged: a pending notification or an unsent delivery stays.
+    finished = (
+        Notification.objects.filter(created_at__lt=cutoff)
+        .exclude(status=Notification.Status.PENDING)
+        .exclude(deliveries__status__in=UNFINISHED_DELIVERIES)
+    )
+    deleted = 0
+    while True:
+        ids = list(finished.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        Notification.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

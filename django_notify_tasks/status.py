@@ -1,0 +1,71 @@
+"""A task's state, progress, result or error, read from the Celery result backend as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from celery import current_app, states
+from celery.backends.base import DisabledBackend
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from django_notify_tasks.exceptions import NotifyTasksError
+
+PROGRESS = "PROGRESS"
+
+
+class NoResultBackend(NotifyTasksError):
+    """The Celery app has no result backend, so no task state can be read."""
+
+
+def result_backend_url() -> str | None:
+    """The result backend the current Celery app or the Django settings name, if any."""
+    configured = current_app.conf.result_backend or getattr(
+        settings, "CELERY_RESULT_BACKEND", None
+    )
+    return str(configured) if configured else None
+
+
+def task_status(task_id: str) -> dict[str, Any]:
+    """``{"id", "state", "progress", "result", "error"}`` from one read of the backend.
+
+    ``progress`` is ``{"current", "total", "percent"}`` in state PROGRESS, ``result`` the
+    return value in SUCCESS, ``error`` the reason in FAILURE, RETRY and REVOKED; otherwise
+    None. Celery cannot tell an unknown id from a task not started yet: both are PENDING.
+    """
+    backend = current_app.backend
+    if isinstance(backend, DisabledBackend):
+        raise NoResultBackend(
+            "Celery has no result backend (set CELERY_RESULT_BACKEND), so task states "
+            "cannot be read"
+        )
+    meta = backend.get_task_meta(task_id)
+    state, value = str(meta["status"]), meta.get("result")
+    return {
+        "id": task_id,
+        "state": state,
+        "progress": _progress(value) if state == PROGRESS else None,
+        "result": _jsonable(value) if state == states.SUCCESS else None,
+        "error": _error(value) if state in states.EXCEPTION_STATES else None,
+    }
+
+
+def _progress(meta: Any) -> dict[str, Any] | None:
+    if not isinstance(meta, dict) or not {"current", "total"} <= meta.keys():
+        return None  # another task's PROGRESS with its own meta
+    current, total = meta["current"], meta["total"]
+    percent = meta.get("percent", round(100 * current / total) if total else 0)
+    return {"current": current, "total": total, "percent": percent}
+
+
+def _error(exception: Any) -> str:
+    return str(exception) or type(exception).__name__
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value, cls=DjangoJSONEncoder)
+    except (TypeError, ValueError):  # a result some other task pickled
+        return repr(value)
+    return value
