@@ -97,6 +97,8 @@ EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("EMAIL_PORT", env("DEMO_SMTP_PORT", "1025")))
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Chat demo <notifications@chat.example>")
+# Who gets the daily activity digest (beat runs it; the inbox page shows it).
+ADMINS = [("Chat demo admin", env("DEMO_ADMIN_EMAIL", "alice@chat.example"))]
 
 # run_demo.py starts Redis on DEMO_REDIS_PORT unless CELERY_BROKER_URL is given.
 CELERY_BROKER_URL = env(

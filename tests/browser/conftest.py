@@ -60,7 +60,10 @@ def demo_stack(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # The worker and the delivery log's 5-second reload take their time: poll up to 20 s.
+    expect.set_options(timeout=20_000)
 
     executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(executable).is_file():

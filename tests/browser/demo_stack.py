@@ -27,6 +27,7 @@ OWN_PREFIXES = ("DEMO_", "FLOWER_", "NOTIFY_TASKS_", "CELERY_", "EMAIL_", "DJANG
 
 class DemoStack:
     def __init__(self, var_dir: Path, extra_env: dict[str, str]) -> None:
+        self.var_dir = var_dir
         self.ports = {
             name: free_port() for name in ("WEB", "SMTP", "REDIS", "FLOWER", "CENTRIFUGO")
         }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,7 +67,9 @@ def test_adding_a_member_emails_the_admin_and_shows_in_the_live_feed(
     alice.get_by_role("link", name="Inbox").click()
     mail = alice.locator("article.mail", has_text="dave joined General")
     expect(mail.locator(".to")).to_have_text("alice@chat.example")
-    expect(mail.locator(".message-id")).to_have_text(re.compile(r"^<notify-tasks\.\d+\.\d+@"))
+    expect(mail.locator(".message-id")).to_have_text(
+        re.compile(r"^<notify-tasks\.[^<>@ ]+@[^<>@ ]+>$")
+    )
     expect(mail.locator(".body")).to_contain_text('dave (dave@chat.example) joined "General"')
     screenshot(alice, "inbox")
 
@@ -102,3 +106,23 @@ def test_the_navigation_links_to_flower_which_shows_the_tasks(
         screenshot(flower, "flower-tasks")
     finally:
         context.close()
+
+
+def test_a_report_started_on_the_page_runs_to_100_percent(
+    demo_stack: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    alice.get_by_role("link", name="Reports").click()
+    alice.get_by_role("button", name="Generate").click()
+
+    progress = alice.locator("#report-progress")
+    expect(progress).to_have_attribute("data-state", "SUCCESS")
+    expect(progress.locator("progress")).to_have_js_property("value", 100)
+    expect(progress.locator(".percent")).to_have_text("100%")
+    expect(progress.locator(".outcome")).to_contain_text('"report": "activity_digest"')
+    screenshot(alice, "report")
+    written = json.loads(progress.locator(".outcome").inner_text())["file"]
+    assert (demo_stack.var_dir / "reports" / Path(written).name).is_file()
