@@ -8,7 +8,6 @@ is installed with npm when missing. Files go to var/ (DEMO_VAR_DIR). Ctrl-C stop
 """
 
 import os
-import re
 import secrets
 import shlex
 import shutil
@@ -21,12 +20,10 @@ from functools import partial
 from pathlib import Path
 
 from chat import demo_data
-from demo import flower_setup
+from demo import centrifugo_setup, flower_setup
 from demo.env import load_env
 
 HERE = Path(__file__).resolve().parent
-CENTRIFUGE_JS = HERE / "node_modules" / "centrifuge" / "dist" / "centrifuge.js"
-CENTRIFUGO_RELEASES = "https://github.com/centrifugal/centrifugo/releases"
 PYTHON = sys.executable
 READY_TIMEOUT = 90
 
@@ -78,50 +75,6 @@ def manage_output(*args: str) -> str:
     return result.stdout.decode()
 
 
-def install_centrifuge_js() -> str:
-    """Install centrifuge-js (package.json here) with npm if missing; say how it went."""
-    if CENTRIFUGE_JS.is_file():
-        return "installed"
-    npm = shutil.which("npm")
-    if npm is None:
-        print(
-            "npm not found: the chat pages will say the live feed is unavailable (emails still "
-            "go out). Install Node.js with npm and run the demo again to get it.",
-            flush=True,
-        )
-        return "unavailable: centrifuge-js is not installed (no npm)"
-    print("Installing centrifuge-js with npm ci ...", flush=True)
-    # --ignore-scripts: the browser bundle ships built; no package needs to run code here.
-    command = [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
-    if subprocess.run(command, cwd=HERE).returncode or not CENTRIFUGE_JS.is_file():
-        print(
-            "npm ci failed (see above): the chat pages will say the live feed is unavailable "
-            "(emails still go out).",
-            flush=True,
-        )
-        return "unavailable: npm ci failed"
-    return "installed"
-
-
-def centrifugo_major(binary: str) -> int | None:
-    """5 or 6 from "Centrifugo v6.1.0 (Go version: ...)"; None if it cannot be told."""
-    try:
-        result = subprocess.run(
-            [binary, "version"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"\bv(\d+)\.", result.stdout)
-    return int(match.group(1)) if match else None
-
-
-def write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    path.chmod(0o600)  # in case it existed with wider permissions
-
-
 def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, int]) -> str:
     """Put the Centrifugo settings in the environment every process inherits, and add a
     ``centrifugo`` process when the binary is on PATH. Returns the banner's line."""
@@ -139,13 +92,13 @@ def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, i
         )
     ws_url = os.environ["NOTIFY_TASKS_CENTRIFUGO_WS_URL"]
     binary = shutil.which("centrifugo")
-    major = centrifugo_major(binary) if binary else None
+    major = centrifugo_setup.centrifugo_major(binary) if binary else None
     if binary is None or major is None or major < 5:
         found = "no centrifugo binary on PATH" if binary is None else f"{binary} is not v5 or v6"
         print(
             f"Centrifugo: {found}, so the chat pages will say it is not reachable and realtime "
             f"deliveries will retry (emails are unaffected). To get it, download a release "
-            f"from {CENTRIFUGO_RELEASES} and put `centrifugo` on PATH.",
+            f"from {centrifugo_setup.RELEASES} and put `centrifugo` on PATH.",
             flush=True,
         )
         return f"not started ({found}); pages try {ws_url}"
@@ -158,7 +111,7 @@ def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, i
         *[arg for origin in origins for arg in ("--allowed-origin", origin)],
     )
     config_file = var_dir() / "centrifugo.json"  # holds the API key: var/ is git-ignored
-    write_private(config_file, config)
+    centrifugo_setup.write_private(config_file, config)
     if major == 5:
         listen = ["--address=127.0.0.1", f"--port={port}"]
     else:  # v6 renamed them after the config's http_server section
@@ -271,7 +224,7 @@ def main() -> int:
     commands, ports, facts = plan()
     for name, port in ports.items():
         ensure_free(port, name)
-    centrifuge_js = install_centrifuge_js()
+    centrifuge_js = centrifugo_setup.install_centrifuge_js()
     os.environ["DEMO_SMTP_PORT"] = str(ports["DEMO_SMTP_PORT"])  # settings send mail there
     os.environ["PYTHONUNBUFFERED"] = "1"  # so log lines reach honcho as they are written
     signal.signal(signal.SIGTERM, raise_interrupt)
