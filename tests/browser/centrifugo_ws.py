@@ -54,16 +54,26 @@ class CentrifugoWithWebSocket(CentrifugoDouble):
     def start(self) -> None:
         super().start()
         self._ws_thread.start()
-        started = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
-        self._ws_server = started.result(timeout=10)
+        self.start_websocket()
 
     async def _start(self) -> Server:
         return await serve(self._serve, "127.0.0.1", self.ws_port)
 
+    def stop_websocket(self) -> None:
+        """Like a Centrifugo that is down: connections are closed and new ones refused."""
+        assert self._ws_server is not None
+        self._ws_server.close()
+        asyncio.run_coroutine_threadsafe(self._ws_server.wait_closed(), self._loop).result(10)
+        self._ws_server = None
+
+    def start_websocket(self) -> None:
+        started = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+        self._ws_server = started.result(timeout=10)
+
     def stop(self) -> None:
-        if self._ws_server is not None:
-            self._ws_server.close()
-            asyncio.run_coroutine_threadsafe(self._ws_server.wait_closed(), self._loop).result(10)
+        if self._ws_thread.is_alive():
+            if self._ws_server is not None:
+                self.stop_websocket()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._ws_thread.join(timeout=10)
             self._loop.close()

@@ -126,3 +126,24 @@ def test_a_report_started_on_the_page_runs_to_100_percent(
     screenshot(alice, "report")
     written = json.loads(progress.locator(".outcome").inner_text())["file"]
     assert (demo_stack.var_dir / "reports" / Path(written).name).is_file()
+
+
+def test_the_chat_page_says_plainly_when_centrifugo_is_not_reachable(
+    demo_stack: Any, centrifugo_ws: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    carol = new_page()
+    log_in(carol, demo_stack.site, "carol")
+    centrifugo_ws.stop_websocket()
+    try:
+        open_chat(carol, "Random")
+        status = carol.locator("#live-status")
+        expect(status).to_have_attribute("data-state", "unreachable")
+        expect(status).to_contain_text("Centrifugo is not reachable at ws://127.0.0.1:")
+        expect(status).to_contain_text("notifications still arrive by email")
+        screenshot(carol, "live-feed-unreachable")
+    finally:
+        centrifugo_ws.start_websocket()
+    # Centrifugo is back: the page reconnects by itself (centrifuge-js backs off, then retries).
+    expect(carol.locator("#live-status")).to_have_attribute("data-state", "connected")
