@@ -63,3 +63,11 @@ def test_compose_points_the_apps_at_its_own_services(services: dict[str, Any]) -
     assert environment["CELERY_RESULT_BACKEND"].startswith("redis://redis:")
     assert environment["EMAIL_HOST"] == "mailpit"
     assert environment["NOTIFY_TASKS_CENTRIFUGO_API_URL"] == "http://centrifugo:8000/api"
+
+
+def test_compose_publishes_flower_and_the_mail_catcher_on_this_machine_only(
+    services: dict[str, Any],
+) -> None:
+    for name in ("flower", "mailpit"):
+        assert services[name]["ports"], name
+        assert all(str(port).startswith("127.0.0.1:") for port in services[name]["ports"]), name
