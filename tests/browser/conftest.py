@@ -69,7 +69,12 @@ def browser() -> Iterator[Any]:
     if not Path(executable).is_file():
         pytest.fail(f"No Chromium at {executable}: apt-get install chromium, or set CHROMIUM.")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True)
+        # Loopback only: no background connections (updates, sync, QUIC) to the outside.
+        quiet = ["--disable-background-networking", "--disable-component-update"]
+        quiet += ["--disable-sync", "--disable-quic", "--no-first-run"]
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=quiet
+        )
         yield chromium
         chromium.close()
 
