@@ -39,7 +39,7 @@ def json_staff_required(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        if not request.user.is_staff:
+        if not getattr(request.user, "is_staff", False):  # custom user models may lack it
             return JsonResponse({"detail": "Only staff may see task states."}, status=403)
         return view(request, *args, **kwargs)
 

@@ -152,3 +152,13 @@ def current_celery_app() -> Iterator[Callable[..., Any]]:
 
     yield make
     previous.set_current()
+
+
+@pytest.fixture
+def staff_client(client: Any) -> Any:
+    """The test client, logged in as a staff user."""
+    boss = make_user("boss")
+    boss.is_staff = True
+    boss.save()
+    client.force_login(boss)
+    return client

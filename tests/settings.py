@@ -100,6 +100,7 @@ if os.environ.get("NOTIFY_TASKS_TEST_BEAT_SECONDS"):
             "schedule": float(os.environ["NOTIFY_TASKS_TEST_BEAT_SECONDS"])
         },
         "notify-tasks-redispatch-stale": None,
+        "notify-tasks-activity-digest": None,
         "notify-tasks-purge-old": None,
     }
 

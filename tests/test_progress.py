@@ -15,27 +15,15 @@ from tests.services import free_port
 
 pytestmark = pytest.mark.django_db
 
-# The in-memory backend's store is shared by the whole process: one id per test.
-TASK_ID = str(uuid.uuid4())
-URL = reverse("django_notify_tasks:task-status", kwargs={"task_id": TASK_ID})
-
 
 @pytest.fixture
 def task_id() -> str:
+    """A new id per test: the in-memory backend's store is shared by the whole process."""
     return str(uuid.uuid4())
 
 
 def url(task_id: str) -> str:
     return reverse("django_notify_tasks:task-status", kwargs={"task_id": task_id})
-
-
-@pytest.fixture
-def staff_client(client: Any) -> Any:
-    boss = make_user("boss")
-    boss.is_staff = True
-    boss.save()
-    client.force_login(boss)
-    return client
 
 
 @pytest.fixture
@@ -50,35 +38,37 @@ def test_the_url_contract() -> None:
     )
 
 
-def test_anonymous_gets_401_json(client: Any) -> None:
-    response = client.get(URL)
+def test_anonymous_gets_401_json(client: Any, task_id: str) -> None:
+    response = client.get(url(task_id))
     assert response.status_code == 401
     assert response.json() == {"detail": "Authentication required."}
 
 
-def test_users_who_are_not_staff_get_403_json(client: Any) -> None:
+def test_users_who_are_not_staff_get_403_json(client: Any, task_id: str) -> None:
     client.force_login(make_user("bob"))
-    response = client.get(URL)
+    response = client.get(url(task_id))
     assert response.status_code == 403
     assert response.json() == {"detail": "Only staff may see task states."}
 
 
 def test_without_a_result_backend_the_answer_is_503_json(
-    staff_client: Any, current_celery_app: Any
+    staff_client: Any, current_celery_app: Any, task_id: str
 ) -> None:
     current_celery_app()  # no result_backend
-    response = staff_client.get(URL)
+    response = staff_client.get(url(task_id))
     assert response.status_code == 503
     assert "set CELERY_RESULT_BACKEND" in response.json()["detail"]
 
 
-def test_a_backend_that_is_down_is_503_json(staff_client: Any, current_celery_app: Any) -> None:
+def test_a_backend_that_is_down_is_503_json(
+    staff_client: Any, current_celery_app: Any, task_id: str
+) -> None:
     current_celery_app(
         result_backend=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
         redis_socket_connect_timeout=0.5,
         result_backend_always_retry=False,
     )
-    response = staff_client.get(URL)
+    response = staff_client.get(url(task_id))
     assert response.status_code == 503
     assert response.json()["detail"].startswith("The result backend could not be read: ")
 
@@ -134,12 +124,23 @@ def test_failure_carries_the_reason(staff_client: Any, memory_backend: Any, task
     assert (body["progress"], body["result"]) == (None, None)
 
 
-def test_progress_is_stored_only_for_a_task_run(monkeypatch: Any) -> None:
+def test_retry_and_revoked_carry_their_reason(
+    staff_client: Any, memory_backend: Any, task_id: str
+) -> None:
+    memory_backend.mark_as_retry(task_id, ConnectionError("SMTP server went away"))
+    body = staff_client.get(url(task_id)).json()
+    assert (body["state"], body["error"]) == ("RETRY", "SMTP server went away")
+    memory_backend.mark_as_revoked(task_id, reason="terminated")
+    body = staff_client.get(url(task_id)).json()
+    assert (body["state"], body["error"]) == ("REVOKED", "terminated")
+
+
+def test_progress_is_stored_only_for_a_task_run(monkeypatch: Any, task_id: str) -> None:
     stored: list[dict[str, Any]] = []
     task = tasks.activity_digest
     monkeypatch.setattr(task, "update_state", lambda **kwargs: stored.append(kwargs))
     tasks.report_progress(task, 1, 3)  # called as a function: no task id, nothing stored
-    task.push_request(id=TASK_ID)
+    task.push_request(id=task_id)
     try:
         tasks.report_progress(task, 1, 3)
     finally:
@@ -147,16 +148,18 @@ def test_progress_is_stored_only_for_a_task_run(monkeypatch: Any) -> None:
     assert stored == [{"state": "PROGRESS", "meta": {"current": 1, "total": 3, "percent": 33}}]
 
 
-def test_a_report_never_fails_for_its_progress(monkeypatch: Any, caplog: Any) -> None:
+def test_a_report_never_fails_for_its_progress(
+    monkeypatch: Any, caplog: Any, task_id: str
+) -> None:
     def backend_down(**kwargs: Any) -> None:
         raise ConnectionError("result backend down")
 
     task = tasks.activity_digest
     monkeypatch.setattr(task, "update_state", backend_down)
-    task.push_request(id=TASK_ID)
+    task.push_request(id=task_id)
     try:
         with caplog.at_level(logging.WARNING, logger="django_notify_tasks.tasks"):
             tasks.report_progress(task, 1, 3)
     finally:
         task.pop_request()
-    assert f"Could not store the progress of {TASK_ID}" in caplog.text
+    assert f"Could not store the progress of {task_id}" in caplog.text

@@ -13,22 +13,12 @@ from django.core import mail
 from django.urls import reverse
 
 from django_notify_tasks import tasks
-from tests.conftest import make_user
 from tests.reports_data import record_delivery
 from tests.services import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 STEPS = 7  # four queries, the file, the email, the staff channel
-
-
-@pytest.fixture
-def staff_client(client: Any) -> Any:
-    boss = make_user("boss")
-    boss.is_staff = True
-    boss.save()
-    client.force_login(boss)
-    return client
 
 
 @pytest.fixture

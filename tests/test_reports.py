@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 from datetime import timedelta
 from datetime import timezone as dt_timezone
@@ -115,3 +116,24 @@ def test_purge_old_deletes_in_batches_and_keeps_recent(settings: Any) -> None:
     assert reports.purge_old(batch_size=2) == 5
     assert sorted(Notification.objects.values_list("pk", flat=True)) == [n.pk for n in keep]
     assert list(Delivery.objects.values_list("target", flat=True)) == ["b@chat.example"]
+
+
+def test_json_reports_replace_the_file_whole(tmp_path: Path) -> None:
+    path = tmp_path / "digest.json"
+    reports.write_json_atomic(path, {"n": 1})
+    reports.write_json_atomic(path, {"n": 2, "when": timezone.now()})
+    assert json.loads(path.read_text())["n"] == 2
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+    assert [p.name for p in tmp_path.iterdir()] == ["digest.json"]
+
+
+def test_a_json_report_that_cannot_be_written_leaves_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "digest.json"
+    reports.write_json_atomic(path, {"n": 1})
+    with pytest.raises(TypeError):
+        reports.write_json_atomic(path, {"n": object()})
+    (tmp_path / "taken.json").mkdir()  # os.replace cannot put a file over a directory
+    with pytest.raises(OSError):
+        reports.write_json_atomic(tmp_path / "taken.json", {"n": 3})
+    assert json.loads(path.read_text()) == {"n": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["digest.json", "taken.json"]

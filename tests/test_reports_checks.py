@@ -1,4 +1,4 @@
-"""One test per check id of the digest and the status endpoint: E018, E019, W006, W007, W008."""
+"""One test per check id of the digest and the status endpoint: E018, E019, W006, W007."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ DIGEST = "notify-tasks-activity-digest"
 @pytest.fixture
 def quiet(settings: Any, current_celery_app: Any) -> Any:
     """Settings that pass every report check; each test breaks one thing."""
-    settings.ADMINS = ["ops@chat.example"]
     settings.CELERY_RESULT_BACKEND = None
     current_celery_app(result_backend="redis://127.0.0.1:6379/1")
     assert check_reports() == []
@@ -88,18 +87,10 @@ def test_w006_not_without_the_status_url(quiet: Any, current_celery_app: Any) ->
     assert check_reports() == []
 
 
-def test_w007_digest_scheduled_without_admins(quiet: Any) -> None:
-    quiet.ADMINS = []
-    [warning] = check_reports()
-    assert warning.id == "django_notify_tasks.W007"
-    quiet.NOTIFY_TASKS_BEAT_SCHEDULE = {DIGEST: None}
-    assert check_reports() == []
-
-
-def test_w008_rpc_result_backend(quiet: Any, current_celery_app: Any) -> None:
+def test_w007_rpc_result_backend(quiet: Any, current_celery_app: Any) -> None:
     current_celery_app(result_backend="rpc://")
     [warning] = check_reports()
-    assert warning.id == "django_notify_tasks.W008"
+    assert warning.id == "django_notify_tasks.W007"
     assert "'rpc://'" in warning.msg
 
 

@@ -1,4 +1,4 @@
-"""System checks of the activity digest and the task status endpoint (E018, E019, W006-W008)."""
+"""System checks of the activity digest and the task status endpoint: E018, E019, W006, W007."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from django_notify_tasks.beat import ScheduleError, beat_schedule
 from django_notify_tasks.checks import PREFIX
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.realtime import check_channel
-from django_notify_tasks.reports.delivery import admin_addresses
 from django_notify_tasks.reports.period import DigestPeriodError, digest_period
 from django_notify_tasks.status import result_backend_url
 
@@ -21,7 +20,7 @@ DIGEST_KWARGS = {"start", "end", "hours", "send"}
 
 
 def check_reports(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The digest's channel, its beat entries and recipients, and the status endpoint."""
+    """The digest's channel, its beat entries, and the result backend of the status endpoint."""
     return [*_digest_channel(), *_digest_entries(), *_status_endpoint()]
 
 
@@ -51,8 +50,7 @@ def _digest_entries() -> list[CheckMessage]:
         schedule = beat_schedule()
     except ScheduleError:
         return []  # check_beat reports it (E016)
-    entries = {name: entry for name, entry in schedule.items() if entry["task"] == DIGEST_TASK}
-    messages: list[CheckMessage] = [
+    return [
         Error(
             f"NOTIFY_TASKS_BEAT_SCHEDULE[{name!r}] should give the activity digest a usable "
             f"period: {problem}",
@@ -60,19 +58,9 @@ def _digest_entries() -> list[CheckMessage]:
             "and 'send' (a bool); or none, for the last 24 hours.",
             id=f"{PREFIX}.E019",
         )
-        for name, entry in entries.items()
-        if (problem := _kwargs_problem(entry.get("kwargs") or {}))
+        for name, entry in schedule.items()
+        if entry["task"] == DIGEST_TASK and (problem := _kwargs_problem(entry.get("kwargs") or {}))
     ]
-    if entries and not admin_addresses():
-        messages.append(
-            Warning(
-                "ADMINS should list who gets the activity digest: it is scheduled, and "
-                "without ADMINS it is only written to a file (and the staff channel).",
-                hint="Set ADMINS, or silence this warning where the file is enough.",
-                id=f"{PREFIX}.W007",
-            )
-        )
-    return messages
 
 
 def _kwargs_problem(kwargs: Any) -> str | None:
@@ -109,7 +97,7 @@ def _status_endpoint() -> list[CheckMessage]:
                 f"CELERY_RESULT_BACKEND should keep states where any process can read them, "
                 f"not {backend!r}: the rpc backend sends them only to the caller.",
                 hint="Use Redis, a database (django-celery-results) or another stored backend.",
-                id=f"{PREFIX}.W008",
+                id=f"{PREFIX}.W007",
             )
         ]
     return []
