@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BROWSER_STAMP := $(VENV)/.installed-browser
+# Debian's package; Playwright drives it instead of downloading a browser of its own.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint format docs clean
+.PHONY: demo test test-browser lint format docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +17,15 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e . --group browser
+	touch $(BROWSER_STAMP)
+
+# The demo stack (run_demo.py on free ports) checked through Flower's API and in Chromium.
+test-browser: $(BROWSER_STAMP)
+	@test -x $(CHROMIUM) || { echo "No Chromium at $(CHROMIUM): apt-get install chromium, or set CHROMIUM=/path/to/it"; exit 1; }
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

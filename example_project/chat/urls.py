@@ -1,9 +1,11 @@
 from django.urls import path
 
-from chat import views
+from chat.views import chats, inbox, reports
 
 urlpatterns = [
-    path("", views.chat_list, name="chat-list"),
-    path("chats/<int:pk>/", views.chat_detail, name="chat-detail"),
-    path("deliveries/", views.delivery_log, name="delivery-log"),
+    path("", chats.chat_list, name="chat-list"),
+    path("chats/<int:pk>/", chats.chat_detail, name="chat-detail"),
+    path("deliveries/", chats.delivery_log, name="delivery-log"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("reports/", reports.report, name="report"),
 ]

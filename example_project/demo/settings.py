@@ -51,14 +51,21 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chat.context_processors.demo_links",
             ]
         },
     }
 ]
 
-# SQLite cannot create its directory; var/ is git-ignored.
-VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)
+# The database, the SMTP sink's maildir and the reports live here: example_project/var/
+# (git-ignored) unless DEMO_VAR_DIR says otherwise. SQLite cannot create its directory.
+VAR_DIR = Path(env("DEMO_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+# smtp_sink.py (started by run_demo.py) stores every message it receives in this maildir;
+# the inbox page (/inbox/) reads it.
+DEMO_MAILDIR = VAR_DIR / "mail"
+# The navigation links to Flower when run_demo.py started it (it sets DEMO_FLOWER_URL).
+DEMO_FLOWER_URL = env("DEMO_FLOWER_URL", "")
 # user_count_report (every 5 minutes, from the bundled beat schedule) writes here.
 NOTIFY_TASKS_REPORT_DIR = str(VAR_DIR / "reports")
 (VAR_DIR / "reports").mkdir(exist_ok=True)
@@ -90,12 +97,19 @@ EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("EMAIL_PORT", env("DEMO_SMTP_PORT", "1025")))
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Chat demo <notifications@chat.example>")
+# Who gets the daily activity digest (beat runs it; the inbox page shows it).
+ADMINS = [("Chat demo admin", env("DEMO_ADMIN_EMAIL", "alice@chat.example"))]
 
 # run_demo.py starts Redis on DEMO_REDIS_PORT unless CELERY_BROKER_URL is given.
 CELERY_BROKER_URL = env(
     "CELERY_BROKER_URL", f"redis://127.0.0.1:{env('DEMO_REDIS_PORT', '6390')}/0"
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The report page follows a task's progress, which needs a result backend: the same Redis.
+# The package's notification tasks ignore their results, so only the report lands there.
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
+CELERY_REDIS_SOCKET_TIMEOUT = 5
 # Without socket timeouts a request that publishes to a dead broker hangs; tasks must also
 # finish (retries included) well within the visibility timeout or Redis redelivers them.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

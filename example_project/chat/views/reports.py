@@ -1,0 +1,38 @@
+"""The report page: start the package's ``activity_digest`` task and follow its progress."""
+
+import uuid
+
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from chat.views.access import staff_required
+from django_notify_tasks.tasks import activity_digest
+
+DIGEST_HOURS = 24 * 7  # the page's digest covers the last week
+
+
+def task_id_from(request):
+    """The ``?task=`` id if it is one (Celery's ids are UUIDs), else None."""
+    try:
+        return str(uuid.UUID(request.GET.get("task", "")))
+    except ValueError:
+        return None
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def report(request):
+    if request.method == "POST":
+        # Plain values only (Flower shows them). send=False: the page shows the digest;
+        # beat's daily run is the one that emails ADMINS and publishes to staff:digest.
+        result = activity_digest.delay(hours=DIGEST_HOURS, send=False)
+        return redirect(f"{reverse('report')}?task={result.id}")
+    task_id = task_id_from(request)
+    status_url = (
+        reverse("django_notify_tasks:task-status", kwargs={"task_id": task_id})
+        if task_id
+        else None
+    )
+    context = {"task_id": task_id, "status_url": status_url, "days": DIGEST_HOURS // 24}
+    return render(request, "chat/report.html", context)

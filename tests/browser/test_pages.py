@@ -1,0 +1,149 @@
+"""The demo's pages in headless Chromium, against the running demo stack."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "demo"  # example_project/chat/demo_data.py
+
+
+def log_in(page: Any, site: str, username: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{site}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Your chats")).to_be_visible()
+
+
+def open_chat(page: Any, title: str) -> str:
+    """Opens the chat's page; returns its channel (chats:<id>)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name=title).click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+    return str(page.locator("#live-feed").get_attribute("data-chat-channel"))
+
+
+def test_adding_a_member_emails_the_admin_and_shows_in_the_live_feed(
+    demo_stack: Any, centrifugo_ws: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # bob, a member of General, watches its page: his live feed is subscribed to the chat.
+    bob = new_page()
+    log_in(bob, demo_stack.site, "bob")
+    channel = open_chat(bob, "General")
+    expect(bob.locator("#live-status")).to_have_attribute("data-state", "connected")
+    centrifugo_ws.wait_subscribed(channel)
+
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    open_chat(alice, "General")
+    alice.get_by_label("User").select_option(label="dave")
+    screenshot(alice, "chat-page")
+    alice.get_by_role("button", name="Add member").click()
+    expect(alice.locator(".messages")).to_contain_text("Added dave")
+
+    expect(bob.locator("#live-feed")).to_contain_text("dave joined General")
+    expect(bob.locator("#live-feed")).to_contain_text(f"({channel})")
+    screenshot(bob, "live-feed")
+
+    alice.get_by_role("link", name="Delivery log").click()
+    email = alice.locator("li", has_text="“dave joined General”")
+    expect(email).to_contain_text("email to alice@chat.example: sent")
+    realtime = alice.locator("tr", has_text="“dave joined General”")
+    expect(realtime).to_contain_text(f"realtime to {channel}: sent")
+    screenshot(alice, "delivery-log")
+
+    alice.get_by_role("link", name="Inbox").click()
+    mail = alice.locator("article.mail", has_text="dave joined General")
+    expect(mail.locator(".to")).to_have_text("alice@chat.example")
+    expect(mail.locator(".message-id")).to_have_text(
+        re.compile(r"^<notify-tasks\.[^<>@ ]+@[^<>@ ]+>$")
+    )
+    expect(mail.locator(".body")).to_contain_text('dave (dave@chat.example) joined "General"')
+    screenshot(alice, "inbox")
+
+
+def test_staff_pages_are_refused_to_other_users(demo_stack: Any, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    carol = new_page()
+    log_in(carol, demo_stack.site, "carol")
+    expect(carol.get_by_role("link", name="Inbox")).to_have_count(0)
+    for path in ("/inbox/", "/reports/"):
+        assert carol.goto(f"{demo_stack.site}{path}").status == 403
+
+
+def test_the_navigation_links_to_flower_which_shows_the_tasks(
+    demo_stack: Any, browser: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    flower_link = alice.get_by_role("link", name="Flower")
+    expect(flower_link).to_have_attribute("href", f"{demo_stack.flower}/")
+
+    user, password = demo_stack.flower_login()
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 700},
+        http_credentials={"username": user, "password": password},
+    )
+    try:
+        flower = context.new_page()
+        flower.goto(f"{demo_stack.flower}/tasks")
+        expect(flower.get_by_text("django_notify_tasks.deliver_email").first).to_be_visible()
+        screenshot(flower, "flower-tasks")
+    finally:
+        context.close()
+
+
+def test_a_report_started_on_the_page_runs_to_100_percent(
+    demo_stack: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    alice.get_by_role("link", name="Reports").click()
+    alice.get_by_role("button", name="Generate").click()
+
+    progress = alice.locator("#report-progress")
+    expect(progress).to_have_attribute("data-state", "SUCCESS")
+    expect(progress.locator("progress")).to_have_js_property("value", 100)
+    expect(progress.locator(".percent")).to_have_text("100%")
+    expect(progress.locator(".outcome")).to_contain_text('"report": "activity_digest"')
+    screenshot(alice, "report")
+    written = json.loads(progress.locator(".outcome").inner_text())["file"]
+    assert (demo_stack.var_dir / "reports" / Path(written).name).is_file()
+
+
+def test_the_chat_page_says_plainly_when_centrifugo_is_not_reachable(
+    demo_stack: Any, centrifugo_ws: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    carol = new_page()
+    log_in(carol, demo_stack.site, "carol")
+    centrifugo_ws.stop_websocket()
+    try:
+        open_chat(carol, "Random")
+        status = carol.locator("#live-status")
+        expect(status).to_have_attribute("data-state", "unreachable")
+        expect(status).to_contain_text("Centrifugo is not reachable at ws://127.0.0.1:")
+        expect(status).to_contain_text("notifications still arrive by email")
+        screenshot(carol, "live-feed-unreachable")
+    finally:
+        centrifugo_ws.start_websocket()
+    # Centrifugo is back: the page reconnects by itself (centrifuge-js backs off, then retries).
+    expect(carol.locator("#live-status")).to_have_attribute("data-state", "connected")
