@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format docs clean
+.PHONY: demo test test-faults lint format docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,13 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The fault suite (tests/faults, docs/reliability.md): a real prefork worker subprocess,
+# broker outages, killed processes; on SQLite, then on a throwaway PostgreSQL cluster
+# (needs the server binaries: apt-get install postgresql).
+test-faults: $(STAMP)
+	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults tests/faults
+	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
