@@ -19,8 +19,8 @@ test: $(STAMP)
 # broker outages, killed processes; on SQLite, then on a throwaway PostgreSQL cluster
 # (needs the server binaries: apt-get install postgresql).
 test-faults: $(STAMP)
-	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults tests/faults
-	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults tests/faults
+	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults --durations=5 tests/faults
+	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
