@@ -167,6 +167,13 @@ class CeleryWorker:
         assert pid in self.pool_pids(), f"{pid} is not a pool process of {self.pid}"
         os.kill(pid, signal.SIGKILL)
 
+    def kill(self) -> None:
+        """SIGKILL the main process and the pool at once, as a lost machine would."""
+        assert self.process is not None, "the worker is not running"
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
     def stop(self, timeout: float = 20) -> None:
         """Warm shutdown of the whole process group; SIGKILL if it does not end in time."""
         if self.process is None:

@@ -32,7 +32,7 @@ TIMEOUTS = {
 BROKER_OPTIONS = {
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
-    "visibility_timeout": 20,
+    "visibility_timeout": 10,
     # Redis restores unacknowledged messages of a dead worker after the visibility timeout;
     # look every second rather than kombu's default of every 100 s.
     "unacked_restore_interval": 1,
