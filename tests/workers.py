@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ def worker_environment(settings_module: str, extra: Mapping[str, str]) -> dict[s
     )
     if settings.TEST_DB == "postgresql":
         env["NOTIFY_TASKS_TEST_PG_PORT"] = str(settings.PG_TEST_PORT)
+    else:  # else the worker's settings would make a directory of their own
+        env["NOTIFY_TASKS_TEST_DB_DIR"] = str(Path(env["NOTIFY_TASKS_TEST_DB_NAME"]).parent)
     env.update(extra)
     return env
 
@@ -103,10 +105,17 @@ class CeleryWorker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, stopped as one
             )
-        wait_for(self._answers, timeout=timeout, message=f"worker {self.hostname}\n{self.log()}")
+        self.wait_until(self._answers, timeout, f"worker {self.hostname} to answer a ping")
         registered = self._inspect().registered() or {}
         missing = PACKAGE_TASKS - set(registered.get(self.hostname, []))
         assert not missing, f"the worker does not know {sorted(missing)}\n{self.log()}"
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+        """``wait_for``, with the end of the worker's log in the failure message."""
+        try:
+            return wait_for(predicate, timeout=timeout, message=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- worker log ---\n{self.log()}") from None
 
     def _answers(self) -> bool:
         if self.exited():

@@ -11,7 +11,7 @@ import pytest
 from tests.centrifugo import DEFAULT_NAMESPACES, CentrifugoDouble
 from tests.faults import config
 from tests.faults.harness import FaultSmtpServer
-from tests.services import RedisServer, wait_for
+from tests.services import RedisServer
 from tests.workers import CeleryWorker
 
 
@@ -95,4 +95,4 @@ def faults(
     if not redis_server.answers():
         redis_server.start()
     fault_worker.restart_if_exited()  # a broker outage may have ended it (kombu 5.7.0)
-    wait_for(fault_worker.idle, timeout=30, message=f"an idle worker\n{fault_worker.log()}")
+    fault_worker.wait_until(fault_worker.idle, 30, "an idle worker")

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from django_notify_tasks.models import Delivery
 from django_notify_tasks.tasks import redispatch_stale
 from tests.faults.config import QUEUE
-from tests.services import SmtpHandler, SmtpServer, free_port, wait_for
+from tests.services import SmtpHandler, SmtpServer, free_port
 from tests.workers import CeleryWorker
 
 
@@ -140,4 +140,4 @@ def sweep_until(
             last_sweep = time.monotonic()
         return predicate()
 
-    return wait_for(swept, timeout=timeout, message=message)
+    return worker.wait_until(swept, timeout, message)

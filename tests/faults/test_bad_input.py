@@ -11,7 +11,6 @@ from django_notify_tasks.models import Delivery, Notification
 from tests.faults.config import ONE_MEGABYTE, rules
 from tests.faults.conftest import Faults
 from tests.faults.harness import email_tally, failures, settled
-from tests.services import wait_for
 from tests.testapp.models import Chat
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
@@ -35,7 +34,7 @@ def test_each_bad_input_fails_its_own_delivery_with_a_reason_and_the_save_succee
         chat = Chat.objects.create(title="Gardening", admin=chat_admin)
     assert Notification.objects.count() == len(BAD_INPUT)
 
-    wait_for(lambda: Delivery.objects.count() == 7 and settled(), timeout=30)
+    faults.worker.wait_until(lambda: Delivery.objects.count() == 7 and settled(), 30, "7 settled")
     assert not Notification.objects.exclude(status=Notification.Status.PROCESSED).exists()
     email = email_tally(faults.smtp)
     assert email.counts == (1, 4, 0, 0)

@@ -14,7 +14,6 @@ from django_notify_tasks.tasks import deliver_email
 from tests.faults.config import rules
 from tests.faults.conftest import Faults
 from tests.faults.harness import email_tally, settled
-from tests.services import wait_for
 from tests.testapp.models import Chat
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
@@ -35,7 +34,7 @@ def test_burst_of_1000_events_is_delivered_once_each(faults: Faults, chat_admin:
             for number in range(50):
                 Chat.objects.create(title=f"burst {batch}.{number}", admin=chat_admin)
 
-    wait_for(all_delivered(1000), timeout=150, message="1000 deliveries")
+    faults.worker.wait_until(all_delivered(1000), 150, "1000 deliveries")
     tally = email_tally(faults.smtp)
     assert tally.counts == (1000, 0, 0, 0)
     assert tally.unknown == 0
@@ -60,7 +59,7 @@ def test_three_copies_of_each_process_message_make_one_delivery_each(
     for _ in range(3):  # as if the broker delivered every message three times
         enqueue_notifications(ids)
 
-    wait_for(all_delivered(200), timeout=60, message="200 deliveries")
+    faults.worker.wait_until(all_delivered(200), 60, "200 deliveries")
     assert email_tally(faults.smtp).counts == (200, 0, 0, 0)
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
 
@@ -76,7 +75,7 @@ def test_overlapping_delivery_tasks_claim_each_row_once(faults: Faults, chat_adm
     for batch in batches:  # every row in three tasks, which two processes run at once
         enqueue(deliver_email, (batch,))
 
-    wait_for(lambda: settled() and len(faults.smtp.messages) >= 200, timeout=60)
-    wait_for(faults.worker.idle, timeout=60, message="all 208 tasks done")
+    faults.worker.wait_until(lambda: settled() and len(faults.smtp.messages) >= 200, 60, "200")
+    faults.worker.wait_until(faults.worker.idle, 60, "all 208 tasks done")
     assert email_tally(faults.smtp).counts == (200, 0, 0, 0)
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}

@@ -12,7 +12,6 @@ from tests.centrifugo import CentrifugoDouble
 from tests.faults.config import rules
 from tests.faults.conftest import Faults
 from tests.faults.harness import email_tally, failures, settled
-from tests.services import wait_for
 from tests.testapp.models import Chat
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
@@ -54,7 +53,7 @@ def test_centrifugo_fault_and_the_email_of_the_same_rule(
     FAULTS[fault](faults.centrifugo)
     chat = Chat.objects.create(title="Gardening", admin=chat_admin)
 
-    wait_for(lambda: Delivery.objects.count() == 2 and settled(), timeout=30)
+    faults.worker.wait_until(lambda: Delivery.objects.count() == 2 and settled(), 30, "2 settled")
     realtime = Delivery.objects.get(channel=Delivery.Channel.REALTIME)
     assert (realtime.status, realtime.attempts) == (status, attempts)
     assert reason in realtime.error if reason else realtime.error == ""

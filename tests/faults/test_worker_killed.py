@@ -87,7 +87,9 @@ def test_whole_worker_killed_the_broker_redelivers_after_the_visibility_timeout(
     faults.worker.start()
     # No sweeper here: Redis hands the unacknowledged message out again once it is older
     # than visibility_timeout (10 s in these tests), and by then the dead claims are stale.
-    wait_for(lambda: Delivery.objects.count() == 30 and settled(), 40, "redelivery")
+    faults.worker.wait_until(
+        lambda: Delivery.objects.count() == 30 and settled(), 40, "redelivery"
+    )
     tally = email_tally(faults.smtp)
     assert tally.counts == (30, 0, 0, 0)
     assert Counter(Delivery.objects.values_list("attempts", flat=True)) == {1: 10, 2: 20}
