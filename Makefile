@@ -7,7 +7,7 @@ BROWSER_STAMP := $(VENV)/.installed-browser
 # Debian's package; Playwright drives it instead of downloading a browser of its own.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-browser lint format docs clean
+.PHONY: demo test test-faults test-browser lint format docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ $(BROWSER_STAMP): $(STAMP)
 test-browser: $(BROWSER_STAMP)
 	@test -x $(CHROMIUM) || { echo "No Chromium at $(CHROMIUM): apt-get install chromium, or set CHROMIUM=/path/to/it"; exit 1; }
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m browser tests/browser
+
+# The fault suite (tests/faults, docs/reliability.md): a real prefork worker subprocess,
+# broker outages, killed processes; on SQLite, then on a throwaway PostgreSQL cluster
+# (needs the server binaries: apt-get install postgresql).
+test-faults: $(STAMP)
+	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults --durations=5 tests/faults
+	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

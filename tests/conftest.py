@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from django_notify_tasks.testing import notify_tasks_outbox  # noqa: F401 - a fixture
+from tests.postgres import django_db_modify_db_settings  # noqa: F401 - a fixture
 from tests.services import RedisServer, SilentSmtpServer, SmtpServer
 from tests.settings import HAS_CELERY_BEAT
 from tests.testapp.models import Chat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -178,3 +179,24 @@ class SilentSmtpServer:
         self.sock.close()
         for conn in self.accepted:
             conn.close()
+
+
+class SilentListener(SilentSmtpServer):
+    """Accepts TCP connections on ``port`` and never answers: a hung broker, for instance."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.sock.close()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.port = port
+
+    def stop(self) -> None:
+        # A thread blocked in accept() keeps a closed listening socket alive (and accepting):
+        # shut it down first, which wakes the thread, then close what it accepted.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=5)
+        super().stop()

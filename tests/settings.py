@@ -51,23 +51,54 @@ TEMPLATES = [
     }
 ]
 
-# A file database, so the in-process Celery worker thread sees what the tests commit.
-_DB_DIR = os.environ.get("NOTIFY_TASKS_TEST_DB_DIR") or tempfile.mkdtemp(prefix="notify-tasks-")
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.path.join(_DB_DIR, "db.sqlite3"),
-        "TEST": {"NAME": os.path.join(_DB_DIR, "test.sqlite3")},
-        # Concurrent writers (the worker thread) need SQLite to take the write lock up front.
-        "OPTIONS": {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL;",
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# NOTIFY_TASKS_TEST_DB picks the database: "sqlite" (the default) or "postgresql", a
+# throwaway cluster that tests/postgres.py starts on PG_TEST_PORT for the test session.
+TEST_DB = os.environ.get("NOTIFY_TASKS_TEST_DB", "sqlite")
+if TEST_DB == "postgresql":
+    PG_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_PG_PORT") or _free_port())
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "notify_tasks",
+            "USER": "notify_tasks",
+            "HOST": "127.0.0.1",
+            "PORT": str(PG_TEST_PORT),
         },
-    },
-    # A second database: rows live where their queryset says, not always in "default".
-    "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
-}
+        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
+elif TEST_DB == "sqlite":
+    # A file database, so a worker thread or process sees what the tests commit.
+    _DB_DIR = os.environ.get("NOTIFY_TASKS_TEST_DB_DIR") or tempfile.mkdtemp(
+        prefix="notify-tasks-"
+    )
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(_DB_DIR, "db.sqlite3"),
+            "TEST": {"NAME": os.path.join(_DB_DIR, "test.sqlite3")},
+            # Concurrent writers (the workers) need SQLite to take the write lock up front.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
+        },
+        # A second database: rows live where their queryset says, not always in "default".
+        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
+else:
+    raise ValueError(f"NOTIFY_TASKS_TEST_DB should be 'sqlite' or 'postgresql', not {TEST_DB!r}")
+# A worker subprocess is pointed at the test database (pytest-django renames it) by name.
+if os.environ.get("NOTIFY_TASKS_TEST_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["NOTIFY_TASKS_TEST_DB_NAME"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 
@@ -76,12 +107,6 @@ if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND and friends
 else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEFAULT_FROM_EMAIL = "notifications@chat.example"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # The redis_server fixture starts a real redis-server on this port (tests/conftest.py).

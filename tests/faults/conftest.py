@@ -1,0 +1,98 @@
+"""Fixtures of the fault suite: one real prefork worker subprocess, SMTP and Centrifugo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.centrifugo import DEFAULT_NAMESPACES, CentrifugoDouble
+from tests.faults import config
+from tests.faults.harness import FaultSmtpServer
+from tests.services import RedisServer
+from tests.workers import CeleryWorker
+
+
+@pytest.fixture(scope="session")
+def fault_smtp() -> Iterator[FaultSmtpServer]:
+    server = FaultSmtpServer(config.SMTP_SIZE_LIMIT)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_centrifugo() -> Iterator[CentrifugoDouble]:
+    # One double for the session: notification ids, hence idempotency keys, never repeat
+    # (Django's SQLite tables are AUTOINCREMENT, and PostgreSQL sequences are not reset).
+    double = CentrifugoDouble(config.CENTRIFUGO_KEY)
+    double.start()
+    yield double
+    double.stop()
+    assert double.errors == []
+
+
+@pytest.fixture(scope="session")
+def fault_worker(
+    celery_app: Any,
+    django_db_setup: None,
+    fault_smtp: FaultSmtpServer,
+    fault_centrifugo: CentrifugoDouble,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CeleryWorker]:
+    """``celery worker --pool prefork -c 2`` on the fault queue, against the test database."""
+    worker = CeleryWorker(
+        celery_app,
+        config.QUEUE,
+        tmp_path_factory.mktemp("fault-worker") / "worker.log",
+        settings_module="tests.faults.worker_settings",
+        env={
+            "FAULTS_SMTP_PORT": str(fault_smtp.port),
+            "FAULTS_CENTRIFUGO_URL": fault_centrifugo.api_url,
+        },
+    )
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@dataclass
+class Faults:
+    """What a fault test works with."""
+
+    worker: CeleryWorker
+    smtp: FaultSmtpServer
+    centrifugo: CentrifugoDouble
+    redis: RedisServer
+    settings: Any
+
+
+@pytest.fixture
+def faults(
+    transactional_db: None,
+    settings: Any,
+    redis_server: RedisServer,
+    fault_worker: CeleryWorker,
+    fault_smtp: FaultSmtpServer,
+    fault_centrifugo: CentrifugoDouble,
+) -> Iterator[Faults]:
+    """Fresh SMTP and Centrifugo state; the worker's settings here too; an idle worker after.
+
+    It depends on ``transactional_db``, so its teardown (waiting for the worker to finish)
+    runs before the tables are emptied for the next test.
+    """
+    for name, value in config.fault_settings(fault_smtp.port, fault_centrifugo.api_url).items():
+        setattr(settings, name, value)
+    fault_smtp.handler.reset()
+    fault_centrifugo.clear_records()
+    fault_centrifugo.clear_faults()
+    fault_centrifugo.set_api_key(config.CENTRIFUGO_KEY)
+    fault_centrifugo.namespaces = DEFAULT_NAMESPACES
+    yield Faults(fault_worker, fault_smtp, fault_centrifugo, redis_server, settings)
+    fault_smtp.handler.release.set()
+    if not redis_server.answers():
+        redis_server.start()
+    fault_worker.restart_if_exited()  # a broker outage may have ended it (kombu 5.7.0)
+    fault_worker.wait_until(fault_worker.idle, 30, "an idle worker")
