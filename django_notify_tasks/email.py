@@ -238,7 +238,7 @@ def send_message(backend: BaseEmailBackend, delivery: Delivery) -> None:
     """Send one delivery's message; raise Transient- or PermanentDeliveryError on failure."""
     try:
         backend.open()
-        backend.send_messages([build_message(delivery)])
+        sent = backend.send_messages([build_message(delivery)])
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:
@@ -246,19 +246,42 @@ def send_message(backend: BaseEmailBackend, delivery: Delivery) -> None:
         if isinstance(error, TransientDeliveryError):
             _close_quietly(backend)  # the next message gets a fresh connection
         raise error from exc
+    if sent == 0:  # the backend dropped it without raising; None means it does not count
+        raise PermanentDeliveryError(
+            f"{type(backend).__name__} sent nothing: send_messages() returned 0"
+        )
 
 
 def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
-    """Transient: timeouts, lost connections, 4xx. Permanent: 5xx and everything else."""
+    """Transient: timeouts, lost connections, SMTP 4xx, HTTP 408/429/5xx from a provider's
+    API. Permanent: SMTP 5xx, other HTTP 4xx and everything else."""
     reason = f"{type(exc).__name__}: {exc}"
+    status = http_status(exc)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         transient = any(400 <= code < 500 for code in codes)
     elif isinstance(exc, smtplib.SMTPResponseException):
         transient = exc.smtp_code < 500
+    elif status is not None:  # before OSError: requests' HTTPError is one
+        transient = status in RETRYABLE_HTTP_STATUSES or status >= 500
     else:
         transient = isinstance(exc, OSError | smtplib.SMTPServerDisconnected)
     return TransientDeliveryError(reason) if transient else PermanentDeliveryError(reason)
+
+
+RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
+
+
+def http_status(exc: Exception) -> int | None:
+    """The HTTP status an API backend's error carries (django-anymail's ``status_code``,
+    requests' ``response.status_code``), or None."""
+    for value in (
+        getattr(exc, "status_code", None),
+        getattr(getattr(exc, "response", None), "status_code", None),
+    ):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
 
 
 def _close_quietly(backend: BaseEmailBackend) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
-from celery import Celery
+from celery import Celery, beat
 from celery.schedules import crontab
 
 from django_notify_tasks.beat import BUNDLED, ScheduleError, beat_schedule, install
@@ -75,6 +76,20 @@ def test_install_adds_the_schedule_to_a_real_app_on_finalize(settings: Any) -> N
     }
 
 
+def test_schedule_kept_in_settings_reaches_a_real_beat_scheduler(settings: Any) -> None:
+    settings.CELERY_BEAT_SCHEDULE = {
+        **beat_schedule({"notify-tasks-purge-old": None, USER_COUNTS: {"schedule": 900.0}}),
+        "host-task": {"task": "host.task", "schedule": 10.0},
+    }
+    app = Celery("host", set_as_current=False)
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    scheduler = beat.Scheduler(app=app)  # what `celery beat` builds its entries from
+    assert scheduler.schedule[USER_COUNTS].task == "django_notify_tasks.user_count_report"
+    assert scheduler.schedule[USER_COUNTS].schedule.run_every.total_seconds() == 900
+    assert "notify-tasks-purge-old" not in scheduler.schedule
+    assert {"host-task", "notify-tasks-redispatch-stale"} <= set(scheduler.schedule)
+
+
 def test_install_on_a_finalized_app_applies_at_once() -> None:
     app = Celery("host", set_as_current=False)
     app.finalize()
@@ -108,3 +123,14 @@ def test_e015_report_dir_not_writable(settings: Any, tmp_path: Any) -> None:
     assert "missing" in error.msg
     settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path)
     assert check_beat() == []
+
+
+def test_e015_report_dir_without_write_permission(
+    settings: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    # The tests run as root, whom file modes do not stop: deny the access check instead.
+    settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path)
+    monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK)
+    [error] = check_beat()
+    assert error.id == "django_notify_tasks.E015"
+    assert "is not a writable directory" in error.msg

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
+import os
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 from pathlib import Path
@@ -78,6 +79,20 @@ def test_missing_report_dir_fails_with_the_reason(settings: Any) -> None:
         reports.user_count_report()
     with pytest.raises(CommandError, match="NOTIFY_TASKS_REPORT_DIR is not set"):
         call_command("notify_tasks_report", "user_counts")
+
+
+@pytest.mark.parametrize("configured", ["missing", "a-file", "read-only"])
+def test_unusable_report_dir_fails_the_user_count_with_the_reason(
+    settings: Any, tmp_path: Path, monkeypatch: Any, configured: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    (tmp_path / "read-only").mkdir()
+    if configured == "read-only":  # root ignores file modes: deny the access check instead
+        monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK)
+    settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path / configured)
+    with pytest.raises(reports.ReportDirError, match="is not a writable directory"):
+        reports.user_count_report()
+    assert not list((tmp_path / "read-only").iterdir())
 
 
 def test_report_command_writes_the_row(settings: Any, tmp_path: Path, capsys: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from pathlib import Path
@@ -184,11 +185,14 @@ def test_progress_counts_every_step(report_dir: Path) -> None:
     assert seen == [(n, 5) for n in range(1, 6)]
 
 
-@pytest.mark.parametrize("configured", [None, "missing", "a-file"])
+@pytest.mark.parametrize("configured", [None, "missing", "a-file", "read-only"])
 def test_without_a_writable_report_dir_the_digest_fails_with_the_reason(
-    settings: Any, tmp_path: Path, configured: str | None
+    settings: Any, tmp_path: Path, monkeypatch: Any, configured: str | None
 ) -> None:
     (tmp_path / "a-file").write_text("not a directory")
+    (tmp_path / "read-only").mkdir()
+    if configured == "read-only":  # root ignores file modes: deny the access check instead
+        monkeypatch.setattr(os, "access", lambda path, mode: mode != os.W_OK)
     settings.NOTIFY_TASKS_REPORT_DIR = configured and str(tmp_path / configured)
     reason = "is not set" if configured is None else "is not a writable directory"
 
