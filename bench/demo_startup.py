@@ -47,9 +47,11 @@ def status(url: str) -> int | None:
         return None
 
 
-def group_alive(pgid: int) -> bool:
+def group_alive(leader: subprocess.Popen[str]) -> bool:
+    """Any process of the leader's group still there (the leader reaped, not a zombie)."""
+    leader.poll()
     try:
-        os.killpg(pgid, 0)
+        os.killpg(leader.pid, 0)
     except ProcessLookupError:
         return False
     return True
@@ -111,11 +113,15 @@ def main() -> None:
     finally:
         stopping = time.monotonic()
         os.killpg(demo.pid, signal.SIGINT)
-        while group_alive(demo.pid) and time.monotonic() - stopping < STOP_TIMEOUT:
+        while group_alive(demo) and time.monotonic() - stopping < STOP_TIMEOUT:
             time.sleep(0.1)
         stopped_in = time.monotonic() - stopping
-        left = group_alive(demo.pid)
+        left = group_alive(demo)
         if left:
+            survivors = subprocess.run(
+                ["ps", "-o", "pid,stat,args", "-g", str(demo.pid)], capture_output=True, text=True
+            )
+            print(f"left after {STOP_TIMEOUT} s:\n{survivors.stdout}", file=sys.stderr)
             os.killpg(demo.pid, signal.SIGKILL)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
