@@ -16,9 +16,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SENT, FAILED = Delivery.Status.SENT, Delivery.Status.FAILED
 
 
-def rule(settings: Any, channels: list[str], email: bool = False) -> None:
+def rule(settings: Any, channels: list[str], email: bool = False, data: Any = None) -> None:
     spec: dict[str, Any] = {"model": "testapp.Membership", "on": ["created"]}
     spec["realtime"] = {"channels": channels}
+    if data is not None:
+        spec["realtime"]["data"] = data
     if email:
         spec["email"] = {"to": ["chat.admin.email"], "subject": "Joined", "body": "."}
     settings.NOTIFY_TASKS_RULES = {"joined": spec}
@@ -109,3 +111,41 @@ def test_unknown_namespace_fails_that_channel_only(
     assert bad.error.startswith("Centrifugo error 102")
     assert bad.attempts == 1
     assert [p.channel for p in centrifugo.publications] == [f"chats:{chat.pk}"]
+
+
+def test_http_400_fails_at_once_with_the_reason_and_email_is_sent(
+    settings: Any, celery_worker: Any, centrifugo: Any, smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    rule(settings, ["chats:{instance.chat_id}"], email=True)
+    centrifugo.fail_next("http_400")
+    Membership.objects.create(chat=chat, user=member)
+
+    [failed] = wait_for(lambda: realtime_rows(status=FAILED))
+    assert failed.attempts == 1
+    assert failed.error == "CentTransportError: Transport error - 400 (Bad Request)"
+    assert centrifugo.publications == []
+    assert centrifugo.requests_count == 1
+    wait_for(lambda: Delivery.objects.filter(channel="email", status=SENT).exists())
+    assert len(smtp_server.messages) == 1
+
+
+def no_data(instance: Any, event: str) -> None:
+    """A ``data`` callable that returns None: cent drops ``data=None``, Centrifugo says 107."""
+
+
+def test_api_error_107_fails_at_once_with_the_message_and_email_is_sent(
+    settings: Any, celery_worker: Any, centrifugo: Any, smtp_server: Any, chat: Chat, member: Any
+) -> None:
+    channels = ["chats:{instance.chat_id}", "personal:#{instance.chat.admin_id}"]
+    rule(settings, channels, email=True, data=no_data)
+    Membership.objects.create(chat=chat, user=member)
+
+    wait_for(settled(2))
+    for failed in realtime_rows():
+        assert (failed.status, failed.attempts) == (FAILED, 1)
+        assert failed.error == "Centrifugo error 107: bad request"
+    [request] = centrifugo.requests
+    assert "data" not in request.body
+    assert centrifugo.publications == []
+    wait_for(lambda: Delivery.objects.filter(channel="email", status=SENT).exists())
+    assert len(smtp_server.messages) == 1

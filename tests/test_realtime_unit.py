@@ -153,6 +153,13 @@ def test_cent_errors_are_classified(exc: Exception, transient: bool) -> None:
     assert isinstance(realtime.classify(exc), TransientDeliveryError) is transient
 
 
+def test_http_error_reason_carries_the_status_text_cent_drops() -> None:
+    assert str(realtime.classify(CentTransportError(400))) == (
+        "CentTransportError: Transport error - 400 (Bad Request)"
+    )
+    assert str(realtime.classify(CentTransportError(599))).endswith("(unknown status)")
+
+
 def test_realtime_off_builds_no_realtime_deliveries(
     settings: Any, chat: Chat, member: Any
 ) -> None:
