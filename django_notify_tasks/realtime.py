@@ -46,7 +46,10 @@ def render_channel(template: str, context: dict[str, Any]) -> str:
             raise PermanentDeliveryError(
                 f"channel {template!r}: {{{match.group(1)}}} gave {values!r}, not one value"
             )
-        return str(values[0])
+        text = str(values[0])
+        if not text:  # "personal:#" passes as a channel name, but it names no user
+            raise PermanentDeliveryError(f"channel {template!r}: {{{match.group(1)}}} is empty")
+        return text
 
     try:
         channel = PLACEHOLDER.sub(fill, template)

@@ -74,6 +74,8 @@ def test_channels_render_from_instance_paths_and_dedupe(
         ("chats:{instance.chat.title}", "is not ASCII"),
         ("{instance.role}" + "a" * 300, "longer than 255"),
         ("chats:{related.pk}", "not one value"),
+        ("personal:#{instance.chat.topic}", "{instance.chat.topic} is empty"),
+        ("{instance.chat.topic}", "{instance.chat.topic} is empty"),
     ],
 )
 def test_bad_channels_fail_with_the_reason_and_others_go_out(
@@ -84,6 +86,7 @@ def test_bad_channels_fail_with_the_reason_and_others_go_out(
     realtime_rule(settings, [channel, "chats:{instance.chat_id}"])
     [(target, status, error), good] = realtime_rows(chat, member)
     assert status == "failed" and reason in error
+    assert target == channel[:255]  # the template names the failed delivery
     assert good == (f"chats:{chat.pk}", "pending", "")
 
 
