@@ -7,6 +7,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -45,7 +46,10 @@ def render_channel(template: str, context: dict[str, Any]) -> str:
             raise PermanentDeliveryError(
                 f"channel {template!r}: {{{match.group(1)}}} gave {values!r}, not one value"
             )
-        return str(values[0])
+        text = str(values[0])
+        if not text:  # "personal:#" passes as a channel name, but it names no user
+            raise PermanentDeliveryError(f"channel {template!r}: {{{match.group(1)}}} is empty")
+        return text
 
     try:
         channel = PLACEHOLDER.sub(fill, template)
@@ -208,10 +212,20 @@ def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
         return _api_error(exc.code, exc.message)
     reason = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, CentTransportError):
+        # cent drops the body; for 400 Centrifugo's whole answer is the status text.
+        reason += f" ({http_status_text(exc.status_code)})"
         transient = exc.status_code >= 500
     else:
         transient = isinstance(exc, CentNetworkError | CentTimeoutError | CentDecodeError)
     return TransientDeliveryError(reason) if transient else PermanentDeliveryError(reason)
+
+
+def http_status_text(code: int) -> str:
+    """``Bad Request`` for 400: what Go's ``http.Error`` writes, and so what Centrifugo says."""
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "unknown status"
 
 
 def _api_error(code: int, message: str) -> TransientDeliveryError | PermanentDeliveryError:

@@ -54,8 +54,19 @@ DEFAULT_NAMESPACES = frozenset({"personal", "chats", "staff"})
 IDEMPOTENCY_WINDOW = 300.0  # seconds; centrifuge keeps idempotent results for 5 minutes
 CHANNEL_MAX_LENGTH = 255  # Centrifugo's default channel_max_length
 DOUBLE_VERSION = "6.x-double"
-FAULT_KINDS = ("http_503", "http_500", "timeout", "drop", "code_100")
-TRANSPORT_FAULTS = frozenset({"http_503", "http_500", "timeout", "drop"})
+FAULT_KINDS = ("http_503", "http_500", "timeout", "drop", "http_400", "code_100")
+# Where in Centrifugo's request path each fault strikes: before anything else (a proxy or a
+# server going away), at body decoding (after routing and auth), or in the broker (valid
+# requests only). A queued fault waits for a request that reaches its stage.
+TRANSPORT, DECODING, BROKER = "transport", "decoding", "broker"
+FAULT_STAGE = {
+    "http_503": TRANSPORT,
+    "http_500": TRANSPORT,
+    "timeout": TRANSPORT,
+    "drop": TRANSPORT,
+    "http_400": DECODING,
+    "code_100": BROKER,
+}
 
 ERROR_INTERNAL = {"code": 100, "message": "internal server error"}
 ERROR_UNKNOWN_CHANNEL = {"code": 102, "message": "unknown channel"}
@@ -275,12 +286,17 @@ class CentrifugoDouble:
         * ``timeout``: the request *is* processed (a publication is delivered), then the answer
           is held for ``delay`` seconds, so a client with a shorter timeout gives up on a
           publication that did happen. ``stop()`` cuts the wait short.
+        * ``http_400``: ``400`` ``Bad Request``, what Centrifugo answers for a body Go's
+          ``encoding/json`` cannot decode (as from a client or proxy that mangles bodies).
+          Nothing is processed.
         * ``code_100``: HTTP 200 with API error 100 wherever the request would deliver (the
           broker failed): top-level for publish and info, per channel inside broadcast, per
           command inside batch. Nothing is delivered.
 
-        The four transport faults hit the next request whatever it is; ``code_100`` waits for
-        the next request that passes routing, auth and body validation, as a broker error can.
+        The four transport faults hit the next request whatever it is; ``http_400`` waits for
+        the next request that passes routing and auth, as Centrifugo decodes the body only
+        then; ``code_100`` waits for the next request that passes routing, auth and body
+        validation, as a broker error can.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -360,7 +376,7 @@ class CentrifugoDouble:
         )
         with self._lock:
             self._requests.append(record)
-            fault = self._take_fault(transport=True)
+            fault = self._take_fault(TRANSPORT)
         record.fault = fault.kind if fault else None
         if fault is not None and fault.kind == "drop":
             abort_connection(handler)
@@ -377,9 +393,9 @@ class CentrifugoDouble:
         record.status = reply.status
         write_reply(handler, reply)
 
-    def _take_fault(self, *, transport: bool) -> Fault | None:
-        """Pop the head of the fault queue if it is of the requested family (lock held)."""
-        if self._faults and (self._faults[0].kind in TRANSPORT_FAULTS) == transport:
+    def _take_fault(self, stage: str) -> Fault | None:
+        """Pop the head of the fault queue if it strikes at ``stage`` (lock held)."""
+        if self._faults and FAULT_STAGE[self._faults[0].kind] == stage:
             return self._faults.pop(0)
         return None
 
@@ -404,6 +420,11 @@ class CentrifugoDouble:
         if route not in IMPLEMENTED_METHODS:
             what = "the legacy /api endpoint" if route == LEGACY_ROUTE else f"/api/{route}"
             return text_reply(501, f"CentrifugoDouble does not implement {what}")
+        with self._lock:
+            fault = self._take_fault(DECODING)
+        if fault is not None:
+            record.fault = fault.kind
+            return text_reply(400, "Bad Request")
         try:
             body = decode_object(record.raw_body)
             result = self._execute(route, body, record)
@@ -455,7 +476,7 @@ class CentrifugoDouble:
 
     def _take_broker_fault(self, record: RecordedRequest) -> bool:
         """Consume a queued code_100 if it is next (lock held); True means the broker fails."""
-        fault = self._take_fault(transport=False)
+        fault = self._take_fault(BROKER)
         if fault is None:
             return False
         record.fault = fault.kind

@@ -10,6 +10,7 @@ answer. Facts about ``cent`` 5.2.0 (sync ``Client``, requests 2.x) verified here
   -> 405                                                -> ``CentTransportError(405)``
 * wrong path (404)                                      -> ``CentTransportError(404)``
 * bare 503 / 500                                        -> ``CentTransportError(503 / 500)``
+* 400 ``Bad Request`` (body not decodable)             -> ``CentTransportError(400)``, body lost
 * server slower than the client timeout                 -> ``CentTimeoutError``
 * connection closed without an answer, or server down   -> ``CentNetworkError``
 * API error 100 / 102 / 107 on publish                  -> ``CentApiResponseError(.code)``
@@ -637,6 +638,36 @@ def test_code_100_waits_for_a_request_that_passes_auth_and_decoding(
     assert raw(double, "/api/publish", b"{").status_code == 400
     assert double.pending_faults == ["code_100"]
     with pytest.raises(CentApiResponseError):
+        client.publish(PublishRequest(channel="news", data=1))
+    assert double.pending_faults == []
+
+
+def test_http_400_fault_answers_bad_request_and_processes_nothing(
+    double: CentrifugoDouble, client: Client
+) -> None:
+    double.fail_next("http_400")
+
+    with pytest.raises(CentTransportError) as caught:
+        client.broadcast(BroadcastRequest(channels=["news", "chats:1"], data=1))
+
+    assert caught.value.status_code == 400
+    assert double.publications == []
+    assert (double.requests[-1].status, double.requests[-1].fault) == (400, "http_400")
+    double.fail_next("http_400")
+    response = raw(double, "/api/publish", publish_body())
+    assert (response.status_code, response.text) == (400, "Bad Request\n")  # as a bad body
+
+
+def test_http_400_waits_for_a_request_that_passes_routing_and_auth(
+    double: CentrifugoDouble, client: Client
+) -> None:
+    double.fail_next("http_400")
+
+    assert raw(double, "/api/nope", publish_body()).status_code == 404
+    assert raw(double, "/api/publish", method="GET").status_code == 405
+    assert raw(double, "/api/publish", publish_body(), headers={}).status_code == 401
+    assert double.pending_faults == ["http_400"]
+    with pytest.raises(CentTransportError):
         client.publish(PublishRequest(channel="news", data=1))
     assert double.pending_faults == []
 

@@ -15,6 +15,7 @@ from cent.exceptions import (
     CentTransportError,
     CentUnauthorizedError,
 )
+from django.test import override_settings
 
 from django_notify_tasks import realtime
 from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
@@ -74,6 +75,8 @@ def test_channels_render_from_instance_paths_and_dedupe(
         ("chats:{instance.chat.title}", "is not ASCII"),
         ("{instance.role}" + "a" * 300, "longer than 255"),
         ("chats:{related.pk}", "not one value"),
+        ("personal:#{instance.chat.topic}", "{instance.chat.topic} is empty"),
+        ("{instance.chat.topic}", "{instance.chat.topic} is empty"),
     ],
 )
 def test_bad_channels_fail_with_the_reason_and_others_go_out(
@@ -84,6 +87,7 @@ def test_bad_channels_fail_with_the_reason_and_others_go_out(
     realtime_rule(settings, [channel, "chats:{instance.chat_id}"])
     [(target, status, error), good] = realtime_rows(chat, member)
     assert status == "failed" and reason in error
+    assert target == channel[:255]  # the template names the failed delivery
     assert good == (f"chats:{chat.pk}", "pending", "")
 
 
@@ -151,6 +155,36 @@ def test_bad_data_is_a_failed_delivery(
 )
 def test_cent_errors_are_classified(exc: Exception, transient: bool) -> None:
     assert isinstance(realtime.classify(exc), TransientDeliveryError) is transient
+
+
+def test_http_error_reason_carries_the_status_text_cent_drops() -> None:
+    assert str(realtime.classify(CentTransportError(400))) == (
+        "CentTransportError: Transport error - 400 (Bad Request)"
+    )
+    assert str(realtime.classify(CentTransportError(599))).endswith("(unknown status)")
+
+
+def test_client_is_reused_until_a_centrifugo_setting_changes(settings: Any) -> None:
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_KEY = "key-1"
+    settings.NOTIFY_TASKS_CENTRIFUGO_TIMEOUT = 3
+    first = realtime.client()
+    assert realtime.client() is first
+    changes = [
+        ("NOTIFY_TASKS_CENTRIFUGO_API_URL", "http://127.0.0.1:2/api"),
+        ("NOTIFY_TASKS_CENTRIFUGO_API_KEY", "key-2"),
+        ("NOTIFY_TASKS_CENTRIFUGO_TIMEOUT", 0.5),
+    ]
+    for name, value in changes:
+        with override_settings(**{name: value}):
+            rebuilt = realtime.client()
+            assert rebuilt is not first, name
+            assert realtime.client() is rebuilt, name
+
+
+def test_client_without_an_api_url_is_a_permanent_error(settings: Any) -> None:
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = None
+    with pytest.raises(PermanentDeliveryError, match="NOTIFY_TASKS_CENTRIFUGO_API_URL"):
+        realtime.client()
 
 
 def test_realtime_off_builds_no_realtime_deliveries(
