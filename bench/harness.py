@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -84,6 +85,7 @@ def open_bench(db: str, **worker_env: str) -> Iterator[Bench]:
     """Start the SMTP counter, the database (a throwaway PostgreSQL cluster) and Redis."""
     tmp = Path(tempfile.mkdtemp(prefix=f"notify-tasks-bench-{db}-"))
     with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, tmp, ignore_errors=True)  # the database and worker logs
         smtp = SmtpCounter()
         stack.callback(smtp.stop)
         os.environ.update(
