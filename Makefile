@@ -4,10 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.installed-browser
+# The benchmarks' own virtualenv: the peers they compare against stay out of $(VENV).
+BENCH_VENV ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCHMARKS ?= email_throughput worker_memory request_path realtime_fanout reports
 # Debian's package; Playwright drives it instead of downloading a browser of its own.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-faults test-browser lint format docs clean
+.PHONY: demo test test-faults test-browser bench lint format docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +38,20 @@ test-faults: $(STAMP)
 	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . --group bench
+	touch $(BENCH_STAMP)
+
+# Every script in bench/ (docs/benchmarks.md), in the bench venv; the email ones start a
+# throwaway PostgreSQL cluster too (apt-get install postgresql). BENCHMARKS=... picks some.
+bench: $(BENCH_STAMP)
+	@for name in $(BENCHMARKS); do \
+		echo "==> bench/$$name.py"; \
+		$(BENCH_VENV)/bin/python bench/$$name.py || exit 1; \
+	done
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -50,4 +68,4 @@ demo: $(STAMP)
 	$(BIN)/python example_project/run_demo.py
 
 clean:
-	rm -rf $(VENV) .tox dist build
+	rm -rf $(VENV) $(BENCH_VENV) .tox dist build

@@ -1,0 +1,266 @@
+"""Email throughput: 1,000 notifications to a real SMTP server through a real prefork worker.
+
+Each case saves 1,000 chats, one per transaction, and has one email sent per chat to the
+chat's admin (1,000 different addresses), through ``celery worker --pool prefork -c 2`` on
+a real redis-server; the SMTP server (aiosmtpd, a process of its own) counts what it gets.
+Wall time runs from the first save until the server has received the last message.
+
+  ours         django-notify-tasks: one rule, email only, every NOTIFY_TASKS_* default
+  naive        on commit, naive_send.delay(pk): a task that calls send_mail() (a connection each)
+  celery-email django-celery-email's CeleryEmailBackend: send_mail() on commit queues its task
+  post-office  django-post-office with CELERY_ENABLED: mail.send() queues a row; after commit,
+               send_queued_mail.delay() sends the queue (batches of 100, 5 threads)
+  limit        no Celery: one smtplib.SMTP connection sending 1,000 messages in a loop
+
+Targets: ours >= 3x naive, ours >= the best peer, ours >= 30% of the limit. Each case gets
+a fresh worker, warmed up with a few notifications first; every case uses the same worker
+command line and settings (bench/settings.py). Runs SQLite (a file, WAL) and PostgreSQL (a
+throwaway cluster), each in a process of its own.
+
+    .venv-bench/bin/python bench/email_throughput.py [--messages 1000] [--db sqlite postgresql]
+                                                     [--cases ours naive ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import Bench, open_bench, timed  # noqa: E402
+
+CASES = ("ours", "naive", "celery-email", "post-office", "limit")
+PEERS = ("celery-email", "post-office")
+WARMUP = 20  # notifications through each fresh worker before the measured run
+Producer = Callable[[list[Any]], None]
+
+
+# What each case does on the request path, for each admin ---------------------------------------
+
+
+def produce_ours(admins: list[Any]) -> None:
+    from django.db import transaction
+
+    from tests.testapp.models import Chat
+
+    for admin in admins:
+        with transaction.atomic():
+            Chat.objects.create(title=f"Chat of {admin.username}", admin=admin)
+
+
+def produce_naive(admins: list[Any]) -> None:
+    from django.db import transaction
+
+    from bench.naive import naive_send
+    from tests.testapp.models import Chat
+
+    for admin in admins:
+        with transaction.atomic():
+            chat = Chat.objects.create(title=f"Chat of {admin.username}", admin=admin)
+            transaction.on_commit(partial(naive_send.delay, chat.pk))
+
+
+def produce_celery_email(admins: list[Any]) -> None:
+    from django.core.mail import send_mail
+    from django.db import transaction
+    from djcelery_email.backends import CeleryEmailBackend
+
+    from bench.naive import subject_and_body
+    from tests.testapp.models import Chat
+
+    backend = CeleryEmailBackend()  # what EMAIL_BACKEND would give send_mail() in the project
+    for admin in admins:
+        with transaction.atomic():
+            chat = Chat.objects.create(title=f"Chat of {admin.username}", admin=admin)
+            subject, body = subject_and_body(chat)
+            send = partial(send_mail, subject, body, None, [admin.email], connection=backend)
+            transaction.on_commit(send)
+
+
+def produce_post_office(admins: list[Any]) -> None:
+    from django.db import transaction
+    from post_office import mail
+
+    from bench.naive import subject_and_body
+    from tests.testapp.models import Chat
+
+    for admin in admins:
+        with transaction.atomic():
+            chat = Chat.objects.create(title=f"Chat of {admin.username}", admin=admin)
+            subject, body = subject_and_body(chat)
+            mail.send([admin.email], subject=subject, message=body)  # queued; task on commit
+
+
+PRODUCERS: dict[str, Producer] = {
+    "ours": produce_ours,
+    "naive": produce_naive,
+    "celery-email": produce_celery_email,
+    "post-office": produce_post_office,
+}
+
+
+def send_limit(bench: Bench, admins: list[Any]) -> None:
+    """One connection, one message after another: what the SMTP server and smtplib allow."""
+    from django.core.mail import EmailMessage
+
+    from bench.naive import subject_and_body
+    from tests.testapp.models import Chat
+
+    chats = [Chat(title=f"Chat of {admin.username}", admin=admin) for admin in admins]
+    with smtplib.SMTP("127.0.0.1", bench.smtp.port, timeout=10) as smtp:
+        for chat in chats:
+            subject, body = subject_and_body(chat)
+            message = EmailMessage(subject, body, None, [chat.admin.email]).message()
+            smtp.sendmail(message["From"], [chat.admin.email], message.as_bytes())
+
+
+# Measuring ------------------------------------------------------------------------------------
+
+
+def py_spy(worker: Any, path: Path) -> subprocess.Popen[bytes]:
+    """``py-spy record`` of the worker and its pool processes, idle time included, to SIGINT."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(worker.pid)]
+    command += ["--subprocesses", "--idle", "--rate", "200", "--format", "raw"]
+    command += ["--output", str(path)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(bench: Bench, case: str, messages: int, profile: Path | None = None) -> dict[str, Any]:
+    from django.test.utils import override_settings
+
+    admins = bench.admins(messages + WARMUP)
+    if case == "limit":
+        bench.smtp.reset()
+        started, _ = timed(lambda: send_limit(bench, admins[:messages]))
+        last = bench.wait_for_messages(messages, timeout=120)
+        _, connections, _ = bench.smtp.stats()
+        return {"seconds": last - started, "produce_seconds": last - started,
+                "connections": connections, "received": bench.smtp.stats()[0]}  # fmt: skip
+    # Ours is the only case with a rule on the request path.
+    overrides: dict[str, Any] = {} if case == "ours" else {"NOTIFY_TASKS_RULES": {}}
+    worker = bench.worker(case)
+    try:
+        with override_settings(**overrides):
+            bench.smtp.reset()
+            PRODUCERS[case](admins[messages:])
+            bench.wait_for_messages(WARMUP, timeout=60, worker=worker)
+            worker.wait_until(worker.idle, 60, "the warm-up to end")
+            bench.smtp.reset()
+            spy = py_spy(worker, profile / f"{case}-{bench.db}.txt") if profile else None
+            started, produce_seconds = timed(lambda: PRODUCERS[case](admins[:messages]))
+            last = bench.wait_for_messages(messages, timeout=max(120, messages / 5), worker=worker)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its output and exits
+                spy.wait(timeout=60)
+            worker.wait_until(worker.idle, 120, "the worker to finish")
+        received, connections, _ = bench.smtp.stats()
+    finally:
+        worker.stop()
+        bench.app.control.purge()
+    return {"seconds": last - started, "produce_seconds": produce_seconds,
+            "connections": connections, "received": received}  # fmt: skip
+
+
+def run_database(
+    db: str, messages: int, cases: list[str], profile: Path | None, worker_env: dict[str, str]
+) -> dict[str, Any]:
+    with open_bench(db, **worker_env) as bench:
+        results = {}
+        for case in cases:
+            results[case] = measure(bench, case, messages, profile)
+            print(f"  {db} {case}: {describe(results[case], messages)}", file=sys.stderr)
+        import django
+
+        return {"django": django.get_version(), "results": results}
+
+
+def describe(result: dict[str, Any], messages: int) -> str:
+    return (
+        f"{messages / result['seconds']:.0f} msg/s, {result['seconds']:.2f} s "
+        f"(saves and enqueues {result['produce_seconds']:.2f} s), "
+        f"{result['connections']} connections, {result['received']} received"
+    )
+
+
+# Driving --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy record the worker in each case into this directory"
+    )
+    parser.add_argument("--prefetch", type=int, default=1, help="worker_prefetch_multiplier")
+    parser.add_argument("--conn-max-age", type=int, default=0, help="CONN_MAX_AGE, seconds")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    env = {"BENCH_PREFETCH": str(args.prefetch), "BENCH_CONN_MAX_AGE": str(args.conn_max_age)}
+    if args.child:
+        found = run_database(args.child, args.messages, args.cases, args.profile, env)
+        print(json.dumps(found))
+        return
+    figures = {}
+    for db in args.db:
+        command = [sys.executable, __file__, "--child", db, "--messages", str(args.messages)]
+        command += ["--prefetch", str(args.prefetch), "--conn-max-age", str(args.conn_max_age)]
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            command += ["--profile", str(args.profile.resolve())]
+        done = subprocess.run(
+            [*command, "--cases", *args.cases], check=True, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        figures[db] = json.loads(done.stdout.splitlines()[-1])
+    print(f"\nworker_prefetch_multiplier={args.prefetch}, CONN_MAX_AGE={args.conn_max_age}")
+    report(figures, args.messages)
+
+
+def report(figures: dict[str, Any], messages: int) -> None:
+    print()
+    print(f"{messages:,} messages, worker --pool prefork -c 2; messages/second (wall time)")
+    header = f"{'case':<14}" + "".join(f"{db + ' (Django ' + f['django'] + ')':>32}"
+                                       for db, f in figures.items())  # fmt: skip
+    print(header)
+    cases = list(next(iter(figures.values()))["results"])
+    for case in cases:
+        row = f"{case:<14}"
+        for found in figures.values():
+            result = found["results"][case]
+            rate = messages / result["seconds"]
+            cell = f"{rate:,.0f} ({result['seconds']:.2f} s, {result['connections']} conn)"
+            row += f"{cell:>32}"
+        print(row)
+    print()
+    for db, found in figures.items():
+        rates = {case: messages / r["seconds"] for case, r in found["results"].items()}
+        if "ours" not in rates:
+            continue
+        ours = rates["ours"]
+        checks = []
+        if "naive" in rates:
+            checks.append(("ours / naive", ours / rates["naive"], 3.0))
+        peers = [rates[peer] for peer in PEERS if peer in rates]
+        if peers:
+            checks.append(("ours / best peer", ours / max(peers), 1.0))
+        if "limit" in rates:
+            checks.append(("ours / limit", ours / rates["limit"], 0.3))
+        for name, ratio, target in checks:
+            verdict = "met" if ratio >= target else "MISSED"
+            print(f"{db}: {name} = {ratio:.2f} (target >= {target:g}): {verdict}")
+
+
+if __name__ == "__main__":
+    main()

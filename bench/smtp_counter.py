@@ -1,0 +1,93 @@
+"""A real SMTP server (aiosmtpd) in a process of its own, counting what it receives.
+
+It runs apart from the bench process, as a mail server would: in the bench process its
+thread would wait for the GIL behind the code that saves and enqueues, and slow every case.
+It prints its port, then answers one line per command on stdin:
+
+    stats  ->  "<messages> <connections> <time.monotonic() of the last message>"
+    reset  ->  "ok"
+
+``time.monotonic()`` is the system's CLOCK_MONOTONIC on Linux, so the bench process can
+subtract its own start time from the time of the last message.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SmtpCounter:
+    """The bench's handle on the server process."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+
+    def _ask(self, command: str) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self.process.stdout.readline().strip()
+
+    def stats(self) -> tuple[int, int, float]:
+        """(messages, connections, monotonic time of the last message) since the last reset."""
+        messages, connections, last = self._ask("stats").split()
+        return int(messages), int(connections), float(last)
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+def serve() -> None:
+    sys.path.insert(0, str(ROOT))
+    from aiosmtpd.controller import Controller
+
+    from tests.services import SmtpHandler, free_port
+
+    @dataclass
+    class CountingHandler(SmtpHandler):
+        """Counts messages (and, through SmtpHandler, connections); keeps none of them."""
+
+        count: int = 0
+        last: float = 0.0
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            self.count += 1
+            self.last = time.monotonic()
+            return "250 Message accepted"
+
+    handler = CountingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    print(port, flush=True)
+    for line in sys.stdin:  # ends when the bench closes stdin
+        if line.strip() == "reset":
+            handler.count, handler.connections, handler.last = 0, 0, 0.0
+            print("ok", flush=True)
+        else:
+            print(handler.count, handler.connections, handler.last, flush=True)
+    controller.stop()
+
+
+if __name__ == "__main__":
+    serve()
