@@ -155,6 +155,13 @@ def _client(url: str, key: str, timeout: float) -> Client:
     return Client(url, key, timeout=timeout)
 
 
+def publish(channel: str, data: Any, idempotency_key: str | None = None) -> None:
+    """Publish plain JSON ``data`` on one channel: the package's one ``publish`` call."""
+    check_channel(channel)
+    request = PublishRequest(channel=channel, data=data, idempotency_key=idempotency_key)
+    client().publish(request)
+
+
 def idempotency_key(delivery: Delivery) -> str:
     """Centrifugo drops a repeat of this key on the same channel within its window."""
     return f"notify-tasks-{delivery.notification.stamp}"
@@ -182,14 +189,13 @@ def _publish_group(
     data = json.loads(group[0].body)
     key = idempotency_key(group[0])
     try:
-        cent = client()
         if len(group) == 1:
-            cent.publish(PublishRequest(channel=group[0].target, data=data, idempotency_key=key))
+            publish(group[0].target, data, key)
             replies: list[Any] = [None]
         else:
             channels = [d.target for d in group]
             request = BroadcastRequest(channels=channels, data=data, idempotency_key=key)
-            replies = [response.error for response in cent.broadcast(request).responses]
+            replies = [response.error for response in client().broadcast(request).responses]
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:

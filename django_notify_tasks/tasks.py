@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
@@ -169,15 +168,20 @@ def activity_digest(
     send: bool = True,
 ) -> dict[str, Any]:
     """Digest of ``[start, end)`` (default: the last 24 h) to a JSON file, ADMINS and staff."""
-    progress = partial(report_progress, self)
-    return reports.activity_digest(start, end, hours, send=send, progress=progress)
+    live = reports.LiveProgress(self.request.id)
+
+    def progress(current: int, total: int) -> None:
+        report_progress(self, current, total)  # stored first: the record pages fall back on
+        live.step(current, total)
+
+    return live.run(reports.activity_digest, start, end, hours, send=send, progress=progress)
 
 
 def report_progress(task: AnyTask, current: int, total: int) -> None:
     """Store state PROGRESS for the status endpoint; a report never fails for its progress."""
     if not task.request.id:  # called as a plain function, not as a task
         return
-    meta = {"current": current, "total": total, "percent": round(100 * current / total)}
+    meta = {"current": current, "total": total, "percent": reports.percent_of(current, total)}
     try:
         task.update_state(state="PROGRESS", meta=meta)
     except Exception:  # the result backend is down: the report itself can still be made

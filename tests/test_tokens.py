@@ -100,4 +100,25 @@ def test_template_tag_gives_the_page_its_config(settings: Any) -> None:
         "connectionTokenUrl": CONNECTION,
         "subscriptionTokenUrl": SUBSCRIPTION,
         "personalChannel": f"personal:#{request.user.pk}",
+        "digestChannel": None,  # carol is not staff
     }
+
+
+def rendered_config(user: Any) -> dict[str, Any]:
+    request = RequestFactory().get("/")
+    request.user = user
+    html = Template("{% load notify_tasks %}{% notify_tasks_realtime_config %}").render(
+        Context({"request": request})
+    )
+    return json.loads(html.split(">", 1)[1].rsplit("<", 1)[0])  # type: ignore[no-any-return]
+
+
+def test_staff_get_the_digest_channel_in_the_config_while_realtime_is_on(settings: Any) -> None:
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:8000/api"
+    boss = make_user("boss")
+    boss.is_staff = True
+    assert rendered_config(boss)["digestChannel"] == "staff:digest"
+    settings.NOTIFY_TASKS_DIGEST_CHANNEL = "chats:ops"
+    assert rendered_config(boss)["digestChannel"] == "chats:ops"
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = None
+    assert rendered_config(boss)["digestChannel"] is None

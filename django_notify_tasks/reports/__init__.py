@@ -1,4 +1,4 @@
-"""Reports: user counts to CSV, the activity digest, and purging old history.
+"""Reports: user counts to CSV, the activity digest (and its live progress), purging history.
 
 The report tasks in ``django_notify_tasks.tasks`` call these functions; so does
 ``manage.py notify_tasks_report``.
@@ -13,6 +13,7 @@ from django_notify_tasks.reports.files import (
     report_dir,
     write_json_atomic,
 )
+from django_notify_tasks.reports.live import LiveProgress, digest_summary, percent_of
 from django_notify_tasks.reports.period import DigestPeriodError, Period, digest_period
 from django_notify_tasks.reports.purge import PURGE_BATCH_SIZE, purge_old
 from django_notify_tasks.reports.users import (
@@ -28,12 +29,15 @@ __all__ = [
     "USER_COUNT_COLUMNS",
     "DigestNotSent",
     "DigestPeriodError",
+    "LiveProgress",
     "Period",
     "ReportDirError",
     "activity_digest",
     "append_csv_row",
     "count_users",
     "digest_period",
+    "digest_summary",
+    "percent_of",
     "purge_old",
     "report_dir",
     "user_count_report",

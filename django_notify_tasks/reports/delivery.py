@@ -1,14 +1,13 @@
 """Sending a digest: email to ``ADMINS`` and a publication on the staff channel.
 
 Both go through the package's own sending code: the mailer (or email backend) and the
-timeout of ``email.open_mail_backend``, and the ``cent`` client of ``realtime.client``.
+timeout of ``email.open_mail_backend``, and ``realtime.publish`` (the shared ``cent`` client).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from cent import PublishRequest
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
@@ -57,7 +56,5 @@ def publish_digest(digest: dict[str, Any], idempotency_key: str) -> str | None:
     channel = digest_channel()
     if channel is None:
         return None
-    realtime.check_channel(channel)
-    request = PublishRequest(channel=channel, data=digest, idempotency_key=idempotency_key)
-    realtime.client().publish(request)
+    realtime.publish(channel, digest, idempotency_key)
     return channel

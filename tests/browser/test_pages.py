@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ def log_in(page: Any, site: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Your chats")).to_be_visible()
+
+
+def realtime_config(page: Any) -> dict[str, Any]:
+    """What {% notify_tasks_realtime_config %} gave the page."""
+    return json.loads(page.locator("#notify-tasks-realtime").text_content())  # type: ignore[no-any-return]
 
 
 def open_chat(page: Any, title: str) -> str:
@@ -48,6 +54,7 @@ def test_adding_a_member_emails_the_admin_and_shows_in_the_live_feed(
     alice = new_page()
     log_in(alice, demo_stack.site, "alice")
     open_chat(alice, "General")
+    personal = realtime_config(alice)["personalChannel"]  # personal:#<alice's pk>
     alice.get_by_label("User").select_option(label="dave")
     screenshot(alice, "chat-page")
     alice.get_by_role("button", name="Add member").click()
@@ -62,6 +69,7 @@ def test_adding_a_member_emails_the_admin_and_shows_in_the_live_feed(
     expect(email).to_contain_text("email to alice@chat.example: sent")
     realtime = alice.locator("tr", has_text="“dave joined General”")
     expect(realtime).to_contain_text(f"realtime to {channel}: sent")
+    expect(realtime).to_contain_text(f"realtime to {personal}: sent")
     screenshot(alice, "delivery-log")
 
     alice.get_by_role("link", name="Inbox").click()
@@ -108,6 +116,16 @@ def test_the_navigation_links_to_flower_which_shows_the_tasks(
         context.close()
 
 
+def test_the_navigation_links_to_the_django_admin(demo_stack: Any, new_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    alice.get_by_role("link", name="Admin").click()
+    expect(alice.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(alice.get_by_role("link", name="Deliveries", exact=True)).to_be_visible()
+
+
 def test_a_report_started_on_the_page_runs_to_100_percent(
     demo_stack: Any, new_page: Any, screenshot: Any
 ) -> None:
@@ -126,6 +144,98 @@ def test_a_report_started_on_the_page_runs_to_100_percent(
     screenshot(alice, "report")
     written = json.loads(progress.locator(".outcome").inner_text())["file"]
     assert (demo_stack.var_dir / "reports" / Path(written).name).is_file()
+
+
+STATUS_URLS = "**/notifications/tasks/**"
+DIGEST_CHANNEL = "staff:digest"
+
+
+def open_report(page: Any, site: str, task_id: str) -> Any:
+    """The report page following ``task_id``, once it is subscribed to the digest channel."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{site}/reports/?task={task_id}")
+    progress = page.locator("#report-progress")
+    expect(progress.locator(".live")).to_have_attribute("data-state", "subscribed")
+    return progress
+
+
+def send_digest(demo_stack: Any, task_id: str) -> None:
+    """What the page's Generate button does, with an id the test chose beforehand."""
+    from celery import Celery
+
+    app = Celery("browser-tests", broker=f"redis://127.0.0.1:{demo_stack.ports['REDIS']}/0")
+    try:
+        kwargs = {"hours": 168, "send": False}
+        app.send_task("django_notify_tasks.activity_digest", kwargs=kwargs, task_id=task_id)
+    finally:
+        app.close()
+
+
+def test_the_report_bar_follows_the_workers_publications_while_the_poll_sees_nothing(
+    demo_stack: Any, centrifugo_ws: Any, new_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    task_id = str(uuid.uuid4())
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    # The status endpoint says PENDING all along: only Centrifugo can move the bar.
+    pending = {"id": task_id, "state": "PENDING", "progress": None, "result": None, "error": None}
+    alice.route(STATUS_URLS, lambda route: route.fulfill(json=pending))
+    progress = open_report(alice, demo_stack.site, task_id)
+
+    send_digest(demo_stack, task_id)
+
+    expect(progress).to_have_attribute("data-live", "SUCCESS")
+    expect(progress.locator("progress")).to_have_js_property("value", 100)
+    expect(progress.locator(".state")).to_have_text("done; fetching the result…")
+    expect(progress).to_have_attribute("data-via", "centrifugo")
+    expect(progress).to_have_attribute("data-state", "PENDING")  # what the (gated) poll said
+    expect(progress.locator(".outcome")).to_be_hidden()
+    mine = [
+        (channel, data["state"])
+        for channel, data in centrifugo_ws.pushed
+        if isinstance(data, dict) and data.get("task_id") == task_id
+    ]
+    assert {channel for channel, _ in mine} == {DIGEST_CHANNEL}
+    assert (mine[0][1], mine[-1][1]) == ("PROGRESS", "SUCCESS")
+
+    # The poll is the record: the result comes from it once it answers.
+    alice.unroute(STATUS_URLS)
+    expect(progress).to_have_attribute("data-state", "SUCCESS")
+    expect(progress.locator(".outcome")).to_contain_text('"report": "activity_digest"')
+    expect(progress.locator(".live")).to_have_attribute("data-state", "done")
+
+
+def test_the_report_bar_takes_only_its_own_tasks_publications_and_never_moves_back(
+    demo_stack: Any, centrifugo_ws: Any, new_page: Any
+) -> None:
+    from cent import Client, PublishRequest
+    from playwright.sync_api import expect
+
+    task_id = str(uuid.uuid4())  # never sent: the status endpoint says PENDING throughout
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    progress = open_report(alice, demo_stack.site, task_id)
+    cent = Client(centrifugo_ws.api_url, str(centrifugo_ws.api_key), timeout=5)
+
+    def publish(**data: Any) -> None:
+        message = {"type": "progress", "report": "activity_digest", "summary": None, "error": None}
+        cent.publish(PublishRequest(channel=DIGEST_CHANNEL, data={**message, **data}))
+
+    publish(task_id=str(uuid.uuid4()), state="PROGRESS", current=6, total=7, percent=86)
+    publish(task_id=task_id, state="PROGRESS", current=3, total=7, percent=43)
+
+    # Had the other task's 86 % been taken, the bar could not come down to 43 %.
+    expect(progress.locator(".percent")).to_have_text("43%")
+    expect(progress.locator(".state")).to_have_text("running: 3 of 7")
+    expect(progress).to_have_attribute("data-via", "centrifugo")
+    for _ in range(2):  # the second answer comes after the first one was shown
+        with alice.expect_response(lambda r: "/notifications/tasks/" in r.url) as polled:
+            pass
+        assert polled.value.json()["state"] == "PENDING"
+    assert progress.locator(".percent").inner_text() == "43%"  # not back to 0 by the poll
 
 
 def test_the_chat_page_says_plainly_when_centrifugo_is_not_reachable(

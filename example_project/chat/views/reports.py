@@ -1,15 +1,25 @@
-"""The report page: start the package's ``activity_digest`` task and follow its progress."""
+"""The report page: start the package's ``activity_digest`` task and follow its progress,
+live over Centrifugo when it is configured, from the task-status endpoint in any case."""
 
 import uuid
 
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from chat.views.access import staff_required
+from chat.views.chats import CENTRIFUGE_JS, live_feed_state
 from django_notify_tasks.tasks import activity_digest
 
 DIGEST_HOURS = 24 * 7  # the page's digest covers the last week
+
+
+def live_updates_state() -> str:
+    """As the chat page's live feed ("ready", "off", "no-client"); "off" without a channel."""
+    if not settings.NOTIFY_TASKS_DIGEST_CHANNEL:
+        return "off"
+    return live_feed_state()
 
 
 def task_id_from(request):
@@ -34,5 +44,11 @@ def report(request):
         if task_id
         else None
     )
-    context = {"task_id": task_id, "status_url": status_url, "days": DIGEST_HOURS // 24}
+    context = {
+        "task_id": task_id,
+        "status_url": status_url,
+        "days": DIGEST_HOURS // 24,
+        "live": live_updates_state(),
+        "centrifuge_js": CENTRIFUGE_JS,
+    }
     return render(request, "chat/report.html", context)

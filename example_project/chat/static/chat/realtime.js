@@ -1,0 +1,89 @@
+// What the demo's pages share to follow Centrifugo channels: the config that
+// {% notify_tasks_realtime_config %} renders, tokens from django-notify-tasks' endpoints, and
+// a centrifuge-js client (global `Centrifuge`). Load it before the page's own script, which
+// uses window.ChatRealtime.
+(function () {
+  "use strict";
+
+  const UNAUTHORIZED = 1; // disconnectedCodes.unauthorized: getToken threw UnauthorizedError
+
+  // The tag's JSON, or null when the page has none.
+  function readConfig(elementId) {
+    const element = document.getElementById(elementId || "notify-tasks-realtime");
+    return element ? JSON.parse(element.textContent) : null;
+  }
+
+  // {"token": ...} from a token endpoint. 401/403 mean "not logged in / not allowed": throwing
+  // UnauthorizedError makes centrifuge-js stop instead of retrying forever.
+  async function fetchToken(url) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      headers: {Accept: "application/json"},
+    });
+    if (response.status === 401 || response.status === 403) {
+      throw new Centrifuge.UnauthorizedError(response.status + " from " + url);
+    }
+    if (!response.ok) {
+      throw new Error(response.status + " " + response.statusText + " from " + url);
+    }
+    return (await response.json()).token;
+  }
+
+  // A client that tells `onState(state, detail)` how the connection goes: "connecting",
+  // "connected", "disconnected" (detail: why), "unreachable" or "error" (detail: what).
+  // While Centrifugo is down the client keeps reconnecting (with backoff): "unreachable" is
+  // said once, instead of flickering between "connecting" and the error at each attempt.
+  function connect(config, onState) {
+    const client = new Centrifuge(config.wsUrl, {
+      getToken: () => fetchToken(config.connectionTokenUrl),
+    });
+    let unreachable = false;
+    client.on("connecting", () => {
+      if (!unreachable) {
+        onState("connecting");
+      }
+    });
+    client.on("connected", () => {
+      unreachable = false;
+      onState("connected");
+    });
+    client.on("disconnected", (ctx) => {
+      const why = ctx.code === UNAUTHORIZED ? "not authorized (log in again)" : ctx.reason;
+      onState("disconnected", why);
+    });
+    client.on("error", (ctx) => {
+      if (ctx.type === "transport") {
+        unreachable = true;
+        onState("unreachable");
+      } else if (ctx.type === "connectToken") {
+        onState("error", "could not get a connection token (" + ctx.error.message + ")");
+      }
+    });
+    return client;
+  }
+
+  // Subscribes to `channel`, calling onPublication(data, channel) for each publication and
+  // onStopped(reason) if the server ends the subscription. The user's own personal:#<pk> is
+  // user-limited (Centrifugo lets only that user in, no token); any other channel needs a
+  // subscription token, which the endpoint grants only to users allowed to read it.
+  function follow(client, config, channel, onPublication, onStopped) {
+    const options =
+      channel === config.personalChannel
+        ? {}
+        : {
+            getToken: () =>
+              fetchToken(config.subscriptionTokenUrl + "?channel=" + encodeURIComponent(channel)),
+          };
+    const subscription = client.newSubscription(channel, options);
+    subscription.on("publication", (ctx) => onPublication(ctx.data, ctx.channel));
+    subscription.on("unsubscribed", (ctx) => {
+      if (ctx.code !== 0 && onStopped) {
+        onStopped(ctx.reason);
+      }
+    });
+    subscription.subscribe();
+    return subscription;
+  }
+
+  window.ChatRealtime = {readConfig, fetchToken, connect, follow};
+})();
