@@ -42,11 +42,13 @@ def claim_expired() -> Q:
     return Q(status=Delivery.Status.SENDING, claimed_at__lt=expired)
 
 
-def claim(ids: Sequence[int], channel: str, using: str) -> list[Delivery]:
+def claim(
+    ids: Sequence[int], channel: str, using: str, takeable: Q | None = None
+) -> list[Delivery]:
     """Atomically take the rows no one else holds; a second run of a task gets none of them."""
     token = uuid.uuid4().hex
     rows = Delivery.objects.using(using).filter(pk__in=ids, channel=channel)
-    rows.filter(claimable()).update(
+    rows.filter(claimable() if takeable is None else takeable).update(
         status=Delivery.Status.SENDING,
         claim_token=token,
         claimed_at=Now(),
@@ -59,6 +61,18 @@ def claim(ids: Sequence[int], channel: str, using: str) -> list[Delivery]:
         .select_related("notification")
         .order_by("pk")
     )
+
+
+def claim_waiting(channel: str, using: str, limit: int) -> list[Delivery]:
+    """Take up to ``limit`` of the oldest pending rows of ``channel``, whichever task was
+    queued for them: a run with a connection open sends them on it, and their own tasks
+    then find nothing to claim. Rows retrying wait for their backoff, expired claims for
+    the sweeper."""
+    if limit <= 0:
+        return []
+    waiting = Delivery.objects.using(using).filter(channel=channel, status=Delivery.Status.PENDING)
+    ids = list(waiting.order_by("pk").values_list("pk", flat=True)[:limit])
+    return claim(ids, channel, using, takeable=Q(status=Delivery.Status.PENDING)) if ids else []
 
 
 def mark_sent(delivery: Delivery, outcome: Outcome, using: str, **fields: str) -> None:

@@ -17,6 +17,9 @@ from django_notify_tasks.models import Delivery
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE: dict[str, int] = {Delivery.Channel.EMAIL: 50, Delivery.Channel.REALTIME: 1000}
+# Channels whose run fills its batch with other waiting rows: one SMTP connection then
+# carries many notifications' messages. Realtime already sends one request per batch.
+COALESCED = frozenset({Delivery.Channel.EMAIL})
 if TYPE_CHECKING:
     AnyTask = Task[Any, Any]
 else:
@@ -82,6 +85,8 @@ def run_deliveries(
     """Claim, send, record each result, then retry or fail the task as the outcome says."""
     outcome = deliveries.Outcome()
     claimed = deliveries.claim(ids, channel, using)
+    if channel in COALESCED:
+        claimed += deliveries.claim_waiting(channel, using, BATCH_SIZE[channel] - len(claimed))
     handled: set[int] = set()
 
     def sent(delivery: Delivery) -> None:

@@ -1,4 +1,4 @@
-// The chat page's live notification feed: connects to Centrifugo through realtime.js (tokens
+// The chat page's live notification feed: connects to Centrifugo through the package's realtime.js (tokens
 // from django-notify-tasks' endpoints), subscribes to the chat's channel and to the user's
 // personal channel, and lists each publication's `text`.
 (function () {
@@ -13,11 +13,11 @@
     status.textContent = "Live feed: " + text;
   }
 
-  if (typeof Centrifuge === "undefined" || typeof ChatRealtime === "undefined") {
+  if (typeof Centrifuge === "undefined" || typeof NotifyTasksRealtime === "undefined") {
     setStatus("unavailable", "unavailable, centrifuge-js did not load; " + byEmail);
     return;
   }
-  const config = ChatRealtime.readConfig();
+  const config = NotifyTasksRealtime.readConfig();
   const wsUrl = config.wsUrl;
 
   function append(channel, data) {
@@ -30,7 +30,7 @@
     feed.prepend(item);
   }
 
-  const client = ChatRealtime.connect(config, (state, detail) => {
+  const client = NotifyTasksRealtime.connect(config, (state, detail) => {
     const texts = {
       connecting: "connecting to " + wsUrl + "…",
       connected: "connected to " + wsUrl + ".",
@@ -49,7 +49,7 @@
     channels.push(config.personalChannel);
   }
   for (const channel of channels) {
-    ChatRealtime.follow(client, config, channel, (data, from) => append(from, data), (reason) =>
+    NotifyTasksRealtime.follow(client, config, channel, (data, from) => append(from, data), (reason) =>
       append(channel, {text: "stopped following: " + reason}),
     );
   }

@@ -4,7 +4,7 @@
 //   record, and the only source of the final result;
 // - with Centrifugo configured, the publications the worker makes on the digest channel
 //   ({"type": "progress", "task_id", "state", "current", "total", "percent", "summary",
-//   "error"}), through realtime.js: they move the bar as each step happens, and a final
+//   "error"}), through the package's realtime.js: they move the bar as each step happens, and a final
 //   state makes the page poll at once instead of at its next turn.
 // The bar never moves back, so a poll that lags behind a publication does not undo it.
 (function () {
@@ -133,14 +133,14 @@
   // scripts; otherwise the template already says why, and polling alone does the job.
   function followLive() {
     const config =
-      typeof ChatRealtime !== "undefined" && typeof Centrifuge !== "undefined"
-        ? ChatRealtime.readConfig()
+      typeof NotifyTasksRealtime !== "undefined" && typeof Centrifuge !== "undefined"
+        ? NotifyTasksRealtime.readConfig()
         : null;
     if (!config || !config.wsUrl || !config.digestChannel) {
       return;
     }
     const channel = config.digestChannel;
-    client = ChatRealtime.connect(config, (connection, detail) => {
+    client = NotifyTasksRealtime.connect(config, (connection, detail) => {
       const texts = {
         connecting: "connecting…",
         connected: "connected, subscribing to " + channel + "…",
@@ -150,7 +150,7 @@
       };
       setLive(connection, texts[connection]);
     });
-    const subscription = ChatRealtime.follow(client, config, channel, onPublication, (reason) =>
+    const subscription = NotifyTasksRealtime.follow(client, config, channel, onPublication, (reason) =>
       setLive("stopped", "stopped (" + reason + "); " + byPoll),
     );
     subscription.on("subscribed", () => setLive("subscribed", "following " + channel + "."));

@@ -1,7 +1,9 @@
-// What the demo's pages share to follow Centrifugo channels: the config that
-// {% notify_tasks_realtime_config %} renders, tokens from django-notify-tasks' endpoints, and
-// a centrifuge-js client (global `Centrifuge`). Load it before the page's own script, which
-// uses window.ChatRealtime.
+// django-notify-tasks in the browser: read the config {% notify_tasks_realtime_config %}
+// renders, get tokens from the package's endpoints, connect a centrifuge-js client (the
+// global `Centrifuge`, which the page loads first) and follow channels. No build step and no
+// dependency but centrifuge-js: load it with
+//   <script src="{% static 'django_notify_tasks/realtime.js' %}"></script>
+// before the page's own script, which uses window.NotifyTasksRealtime.
 (function () {
   "use strict";
 
@@ -85,5 +87,5 @@
     return subscription;
   }
 
-  window.ChatRealtime = {readConfig, fetchToken, connect, follow};
+  window.NotifyTasksRealtime = {readConfig, fetchToken, connect, follow};
 })();
