@@ -30,6 +30,7 @@ import signal
 import smtplib
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -135,7 +136,11 @@ def py_spy(worker: Any, path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def measure(bench: Bench, case: str, messages: int, profile: Path | None = None) -> dict[str, Any]:
+def measure(
+    bench: Bench, case: str, messages: int, profile: Path | None = None, backlog: bool = False
+) -> dict[str, Any]:
+    """From the first save to the last message; with ``backlog``, the saves are made while
+    the worker consumes nothing, and the time runs from when it starts consuming."""
     from django.test.utils import override_settings
 
     admins = bench.admins(messages + WARMUP)
@@ -157,7 +162,12 @@ def measure(bench: Bench, case: str, messages: int, profile: Path | None = None)
             worker.wait_until(worker.idle, 60, "the warm-up to end")
             bench.smtp.reset()
             spy = py_spy(worker, profile / f"{case}-{bench.db}.txt") if profile else None
+            if backlog:
+                control(bench, worker, "cancel_consumer")
             started, produce_seconds = timed(lambda: PRODUCERS[case](admins[:messages]))
+            if backlog:
+                started = time.monotonic()
+                control(bench, worker, "add_consumer")
             last = bench.wait_for_messages(messages, timeout=max(120, messages / 5), worker=worker)
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its output and exits
@@ -171,13 +181,23 @@ def measure(bench: Bench, case: str, messages: int, profile: Path | None = None)
             "connections": connections, "received": received}  # fmt: skip
 
 
+def control(bench: Bench, worker: Any, command: str) -> None:
+    """Stop or start the worker consuming its queue (Celery's remote control), and wait."""
+    getattr(bench.app.control, command)(worker.queue, destination=[worker.hostname], reply=True)
+
+
 def run_database(
-    db: str, messages: int, cases: list[str], profile: Path | None, worker_env: dict[str, str]
+    db: str,
+    messages: int,
+    cases: list[str],
+    profile: Path | None,
+    worker_env: dict[str, str],
+    backlog: bool = False,
 ) -> dict[str, Any]:
     with open_bench(db, **worker_env) as bench:
         results = {}
         for case in cases:
-            results[case] = measure(bench, case, messages, profile)
+            results[case] = measure(bench, case, messages, profile, backlog)
             print(f"  {db} {case}: {describe(results[case], messages)}", file=sys.stderr)
         import django
 
@@ -205,17 +225,25 @@ def main() -> None:
     )
     parser.add_argument("--prefetch", type=int, default=1, help="worker_prefetch_multiplier")
     parser.add_argument("--conn-max-age", type=int, default=0, help="CONN_MAX_AGE, seconds")
+    parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help="save while the worker consumes nothing; time the drain from when it starts",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     env = {"BENCH_PREFETCH": str(args.prefetch), "BENCH_CONN_MAX_AGE": str(args.conn_max_age)}
     if args.child:
-        found = run_database(args.child, args.messages, args.cases, args.profile, env)
+        found = run_database(
+            args.child, args.messages, args.cases, args.profile, env, args.backlog
+        )
         print(json.dumps(found))
         return
     figures = {}
     for db in args.db:
         command = [sys.executable, __file__, "--child", db, "--messages", str(args.messages)]
         command += ["--prefetch", str(args.prefetch), "--conn-max-age", str(args.conn_max_age)]
+        command += ["--backlog"] if args.backlog else []
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
             command += ["--profile", str(args.profile.resolve())]
@@ -224,7 +252,10 @@ def main() -> None:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         figures[db] = json.loads(done.stdout.splitlines()[-1])
-    print(f"\nworker_prefetch_multiplier={args.prefetch}, CONN_MAX_AGE={args.conn_max_age}")
+    mode = "a backlog of saves, drained" if args.backlog else "saves and delivery together"
+    print(
+        f"\nworker_prefetch_multiplier={args.prefetch}, CONN_MAX_AGE={args.conn_max_age}, {mode}"
+    )
     report(figures, args.messages)
 
 
