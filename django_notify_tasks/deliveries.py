@@ -24,6 +24,11 @@ class Outcome:
     sent: list[int] = field(default_factory=list)
     retry: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    attempts_made: int = 0  # the most attempts any row to retry has had: its backoff step
+
+    def to_retry(self, delivery: Delivery, attempts: int) -> None:
+        self.retry.append(delivery.pk)
+        self.attempts_made = max(self.attempts_made, attempts)
 
 
 def claimable() -> Q:
@@ -91,7 +96,7 @@ def mark_error(delivery: Delivery, error: Exception, outcome: Outcome, using: st
         _held(delivery, using).update(
             status=Delivery.Status.RETRYING, error=reason, updated_at=timezone.now()
         )
-        outcome.retry.append(delivery.pk)
+        outcome.to_retry(delivery, delivery.attempts)
         return
     if isinstance(error, TransientDeliveryError):
         reason = f"gave up after {delivery.attempts} attempts: {reason}"
@@ -110,11 +115,15 @@ def release(deliveries: Sequence[Delivery], reason: str, outcome: Outcome, using
             attempts=F("attempts") - 1,
             updated_at=timezone.now(),
         )
-        outcome.retry.append(delivery.pk)
+        outcome.to_retry(delivery, delivery.attempts - 1)
 
 
 def retry_countdown(retries: int) -> float:
-    """Exponential backoff with jitter: between half and all of ``backoff * 2**retries``."""
+    """Exponential backoff with jitter: between half and all of ``backoff * 2**retries``.
+
+    ``retries`` counts the attempts already failed: a row's ``attempts`` less one, not the
+    task's own retries, since a row may come to a run from another task (a batch filled
+    with waiting rows, the transient rows re-queued when others failed for good)."""
     ceiling = min(app_settings.retry_backoff_max, app_settings.retry_backoff * 2.0**retries)
     return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 

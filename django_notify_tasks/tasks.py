@@ -123,7 +123,7 @@ def queue_deliveries(
 
 def finish(task: AnyTask, outcome: deliveries.Outcome, channel: str, using: str) -> None:
     """Retry what may pass; end in FAILURE when a delivery failed for good."""
-    countdown = deliveries.retry_countdown(task.request.retries)
+    countdown = deliveries.retry_countdown(max(outcome.attempts_made - 1, 0))
     if outcome.failed:
         if outcome.retry:
             queue_deliveries(channel, outcome.retry, using, countdown=countdown)

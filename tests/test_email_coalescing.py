@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from django_notify_tasks import processing
+from django_notify_tasks.deliveries import Outcome
+from django_notify_tasks.exceptions import DeliveryFailed
 from django_notify_tasks.models import Delivery, Notification
-from django_notify_tasks.tasks import BATCH_SIZE, deliver_email
+from django_notify_tasks.tasks import BATCH_SIZE, deliver_email, finish
 from tests.conftest import email_rule, make_user
 from tests.testapp.models import Chat, Membership
 
@@ -76,3 +78,25 @@ def test_a_taken_emails_transient_failure_is_retried_by_the_run_that_took_it(
     assert (taken.status, taken.attempts) == (Delivery.Status.FAILED, 2)
     assert taken.error.startswith("gave up after 2 attempts: ")
     assert [m.envelope_to for m in smtp_server.messages] == [[first.target]]
+
+
+def test_backoff_follows_the_rows_attempts_not_the_tasks_retries(
+    settings: Any, monkeypatch: Any, chat: Chat
+) -> None:
+    # A run that re-queues transient rows beside a permanent failure starts a new task
+    # (its retries count is 0): the rows' backoff must still grow with their attempts.
+    settings.NOTIFY_TASKS_RETRY_BACKOFF = 5
+    settings.NOTIFY_TASKS_RETRY_BACKOFF_MAX = 600
+    queued: list[float] = []
+    monkeypatch.setattr(
+        "django_notify_tasks.tasks.queue_deliveries",
+        lambda channel, ids, using="default", **options: queued.append(options["countdown"]),
+    )
+    monkeypatch.setattr("random.uniform", lambda low, high: high)  # the ceiling, no jitter
+    failing, retrying = waiting_deliveries(chat, 2)
+    outcome = Outcome(failed={failing.pk: "550 no such user"})
+    retrying.attempts = 4  # three earlier attempts failed, this run's was the fourth
+    outcome.to_retry(retrying, retrying.attempts)
+    with pytest.raises(DeliveryFailed):
+        finish(deliver_email, outcome, EMAIL, "default")
+    assert queued == [5 * 2**3]
