@@ -181,6 +181,9 @@ def publish_each(
             _publish_group(group[start : start + BROADCAST_CHUNK], on_sent, on_error)
 
 
+MISSING_REPLY = "Centrifugo's broadcast reply had no answer for this channel"
+
+
 def _publish_group(
     group: list[Delivery],
     on_sent: Callable[[Delivery], None],
@@ -203,11 +206,13 @@ def _publish_group(
         for delivery in group:
             on_error(delivery, error)
         return
-    for delivery, error in zip(group, replies, strict=False):
-        if error is None:
+    for position, delivery in enumerate(group):
+        if position >= len(replies):  # Centrifugo answers once per channel; never assume it
+            on_error(delivery, TransientDeliveryError(MISSING_REPLY))
+        elif replies[position] is None:
             on_sent(delivery)
         else:
-            on_error(delivery, _api_error(error.code, error.message))
+            on_error(delivery, _api_error(replies[position].code, replies[position].message))
 
 
 def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:

@@ -200,3 +200,27 @@ def test_api_errors_are_classified_by_code() -> None:
     assert isinstance(realtime._api_error(100, "internal"), TransientDeliveryError)
     for code in (102, 107, 108):
         assert isinstance(realtime._api_error(code, "no"), PermanentDeliveryError)
+
+
+def test_a_channel_missing_from_a_broadcast_reply_is_retried_not_left_sending(
+    settings: Any, monkeypatch: Any, chat: Chat, member: Any
+) -> None:
+    class ShortReplyClient:
+        """A broadcast answered for the first channel only (Centrifugo never does this)."""
+
+        def broadcast(self, request: Any) -> Any:
+            reply = type("Reply", (), {"error": None})()
+            return type("Result", (), {"responses": [reply]})()
+
+    realtime_rule(settings, ["chats:{instance.chat_id}", "personal:#{instance.user_id}"])
+    realtime_rows(chat, member)
+    first, second = Delivery.objects.filter(channel="realtime").order_by("pk")
+    monkeypatch.setattr(realtime, "client", ShortReplyClient)
+    sent: list[int] = []
+    failed: dict[int, Exception] = {}
+    realtime.publish_each(
+        [first, second], lambda d: sent.append(d.pk), lambda d, e: failed.update({d.pk: e})
+    )
+    assert sent == [first.pk]
+    assert isinstance(failed[second.pk], TransientDeliveryError)
+    assert str(failed[second.pk]) == realtime.MISSING_REPLY
