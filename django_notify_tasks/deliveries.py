@@ -75,9 +75,10 @@ def claim_waiting(channel: str, using: str, limit: int) -> list[Delivery]:
     the sweeper."""
     if limit <= 0:
         return []
-    waiting = Delivery.objects.using(using).filter(channel=channel, status=Delivery.Status.PENDING)
-    ids = list(waiting.order_by("pk").values_list("pk", flat=True)[:limit])
-    return claim(ids, channel, using, takeable=Q(status=Delivery.Status.PENDING)) if ids else []
+    pending = Q(status=Delivery.Status.PENDING)
+    waiting = Delivery.objects.using(using).filter(pending, channel=channel).order_by("pk")
+    ids = list(waiting.values_list("pk", flat=True)[:limit])
+    return claim(ids, channel, using, takeable=pending) if ids else []
 
 
 def mark_sent(delivery: Delivery, outcome: Outcome, using: str, **fields: str) -> None:

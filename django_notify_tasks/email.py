@@ -252,6 +252,9 @@ def send_message(backend: BaseEmailBackend, delivery: Delivery) -> None:
         )
 
 
+RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})  # and every 5xx
+
+
 def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
     """Transient: timeouts, lost connections, SMTP 4xx, HTTP 408/429/5xx from a provider's
     API. Permanent: SMTP 5xx, other HTTP 4xx and everything else."""
@@ -267,9 +270,6 @@ def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
     else:
         transient = isinstance(exc, OSError | smtplib.SMTPServerDisconnected)
     return TransientDeliveryError(reason) if transient else PermanentDeliveryError(reason)
-
-
-RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
 
 
 def http_status(exc: Exception) -> int | None:

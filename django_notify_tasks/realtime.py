@@ -182,6 +182,7 @@ def publish_each(
 
 
 MISSING_REPLY = "Centrifugo's broadcast reply had no answer for this channel"
+_NO_REPLY = object()
 
 
 def _publish_group(
@@ -206,13 +207,15 @@ def _publish_group(
         for delivery in group:
             on_error(delivery, error)
         return
-    for position, delivery in enumerate(group):
-        if position >= len(replies):  # Centrifugo answers once per channel; never assume it
+    # Centrifugo answers once per channel; a reply short of that must not leave rows claimed.
+    replies += [_NO_REPLY] * (len(group) - len(replies))
+    for delivery, error in zip(group, replies, strict=False):
+        if error is _NO_REPLY:
             on_error(delivery, TransientDeliveryError(MISSING_REPLY))
-        elif replies[position] is None:
+        elif error is None:
             on_sent(delivery)
         else:
-            on_error(delivery, _api_error(replies[position].code, replies[position].message))
+            on_error(delivery, _api_error(error.code, error.message))
 
 
 def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
