@@ -28,6 +28,11 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = SMTP_HOST, SMTP_PORT, 10
 
+# PostgreSQL runs with fsync off (tests/postgres.py); SQLite's counterpart is WAL's usual
+# synchronous=NORMAL (no fsync at each commit), for every case alike.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["OPTIONS"]["init_command"] += "PRAGMA synchronous=NORMAL;"  # noqa: F405
+
 # Django's default is 0: every task opens a database connection of its own (Celery's Django
 # fixup closes it after the task). ``--conn-max-age`` measures persistent connections.
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("BENCH_CONN_MAX_AGE") or 0)  # noqa: F405

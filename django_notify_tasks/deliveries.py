@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Now
@@ -37,14 +38,18 @@ def claimable() -> Q:
 
 
 def claim_expired() -> Q:
-    """Rows claimed longer ago than the hard time limit: their sender is gone.
+    """Rows claimed longer ago than the hard time limit: their sender is gone."""
+    return Q(status=Delivery.Status.SENDING, claimed_at__lt=claim_cutoff())
+
+
+def claim_cutoff() -> ExpressionWrapper[Any]:
+    """A claim stamped before this is past the hard time limit: the run holding it is gone.
 
     Claims are stamped and aged by the database's clock, not the worker's: a worker whose
-    clock runs ahead must not take rows a live worker is still sending.
+    clock runs ahead must not take rows a live worker is still working on.
     """
     hard_limit = timedelta(seconds=app_settings.time_limit)
-    expired = ExpressionWrapper(Now() - hard_limit, output_field=DateTimeField())
-    return Q(status=Delivery.Status.SENDING, claimed_at__lt=expired)
+    return ExpressionWrapper(Now() - hard_limit, output_field=DateTimeField())
 
 
 def claim(
@@ -79,6 +84,18 @@ def claim_waiting(channel: str, using: str, limit: int) -> list[Delivery]:
     waiting = Delivery.objects.using(using).filter(pending, channel=channel).order_by("pk")
     ids = list(waiting.values_list("pk", flat=True)[:limit])
     return claim(ids, channel, using, takeable=pending) if ids else []
+
+
+def left_unsent(notification_id: int, using: str) -> dict[str, list[int]]:
+    """A notification's deliveries that no live run is sending and none is waiting to retry:
+    what a run killed after processing it left behind, by channel."""
+    rows = Delivery.objects.using(using).filter(
+        Q(status=Delivery.Status.PENDING) | claim_expired(), notification_id=notification_id
+    )
+    found: dict[str, list[int]] = {}
+    for pk, channel in rows.order_by("pk").values_list("pk", "channel"):
+        found.setdefault(channel, []).append(pk)
+    return found
 
 
 def mark_sent(delivery: Delivery, outcome: Outcome, using: str, **fields: str) -> None:

@@ -126,7 +126,7 @@ def _load(spec: EmailSpec, part: str) -> Any:
     engine = template_engine()
     if spec.template is None:
         source = getattr(spec, part)
-        return None if source is None else engine.from_string(source)
+        return None if source is None else _compiled(engine, source)
     name = spec.template + _TEMPLATE_SUFFIXES[part]
     if part != "html":
         return engine.get_template(name)
@@ -134,6 +134,13 @@ def _load(spec: EmailSpec, part: str) -> Any:
         return engine.get_template(name)
     except TemplateDoesNotExist:
         return None  # the HTML part is optional
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(engine: Engine, source: str) -> Any:
+    # Compiled once per rule and engine, as Django's cached loader does for template files;
+    # a changed TEMPLATES setting makes a new engine, so it is compiled anew there.
+    return engine.from_string(source)
 
 
 def _render(spec: EmailSpec, part: str, context: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ def resend(notifications: QuerySet[Notification]) -> int:
     with transaction.atomic(using=using):
         Notification.objects.using(using).filter(
             pk__in=ids, status__in=[Notification.Status.FAILED, Notification.Status.CANCELLED]
-        ).update(status=Notification.Status.PENDING, error="")
+        ).update(status=Notification.Status.PENDING, error="", claim_token="", claimed_at=None)
         pending = list(
             Notification.objects.using(using)
             .filter(pk__in=ids, status=Notification.Status.PENDING)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import uuid
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connections, models, transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.deliveries import claim_cutoff
 from django_notify_tasks.email import build_email_deliveries
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.realtime import build_realtime_deliveries
@@ -34,69 +39,172 @@ class Outcome:
     deliveries: list[Delivery] = dataclasses.field(default_factory=list)
 
 
+BATCH_SIZE = 50  # notifications one processing run takes: its own and the oldest waiting
+
+
 def process_notification(notification_id: int, using: str) -> dict[str, list[int]]:
-    """Create the deliveries of a pending notification once; return pending ids by channel.
+    """Create the deliveries of one pending notification once; return pending ids by channel."""
+    return process_pending(notification_id, using, limit=1)
+
+
+def process_pending(
+    notification_id: int, using: str, limit: int = BATCH_SIZE
+) -> dict[str, list[int]]:
+    """Create the deliveries of ``notification_id`` and of up to ``limit - 1`` other pending
+    notifications, oldest first; return the pending delivery ids by channel.
+
+    Taking the others along is what keeps a backlog cheap: one run claims, decides and
+    records a batch in a few statements, and the tasks queued for the rest of the batch
+    then find their notification done. Each row is claimed (``claim_pending``), so two runs
+    never take the same one.
 
     Rules' user code (conditions, recipients, templates, ``data`` callables) runs before the
     write transaction, so a slow template never holds a lock (on SQLite: the database-wide
-    write lock). The write re-checks the status under ``select_for_update``: when two workers
-    race on one notification, the second finds it processed and writes nothing.
+    write lock). The write re-checks the claim under ``select_for_update``.
     """
-    notification = (
-        Notification.objects.using(using)
-        .filter(pk=notification_id, status=Notification.Status.PENDING)
-        .first()
-    )
-    if notification is None:
-        return {}  # already processed (a redelivered or re-swept task), or cancelled
+    token, batch = claim_pending(notification_id, using, limit)
+    if not batch:
+        return {}  # processed (a redelivered or re-swept task), cancelled, or taken by another
     try:
-        outcome = decide(notification, using)
-    except (SoftTimeLimitExceeded, DatabaseError):
-        raise  # out of time, or the database itself: leave it pending for a retry
-    except Exception as exc:
-        reason = f"processing raised {type(exc).__name__}: {exc}"
-        logger.exception("Notification %s failed: %s", notification_id, reason)
-        outcome = Outcome(Notification.Status.FAILED, reason[:2000])
-    if not _record(notification_id, outcome, using):
-        return {}
+        instances = preload_instances(batch, using)
+        outcomes = [(notification, _decide_safely(notification, using, instances))
+                    for notification in batch]  # fmt: skip
+        done = _record(token, outcomes, using)
+    except BaseException:  # out of time, or the database: the rows stay pending, unclaimed
+        _release(token, using)
+        raise
     pending: dict[str, list[int]] = {}
     rows = Delivery.objects.using(using).filter(
-        notification_id=notification_id, status=Delivery.Status.PENDING
+        notification_id__in=done, status=Delivery.Status.PENDING
     )
     for pk, channel in rows.order_by("pk").values_list("pk", "channel"):
         pending.setdefault(channel, []).append(pk)
     return pending
 
 
-def _record(notification_id: int, outcome: Outcome, using: str) -> bool:
-    """Write the outcome if the notification is still pending; False if another got there."""
+def claimable() -> Q:
+    """Pending notifications no live run holds (a claim past the hard time limit is dead)."""
+    unclaimed = Q(claim_token="") | Q(claimed_at__lt=claim_cutoff())
+    return Q(status=Notification.Status.PENDING) & unclaimed
+
+
+def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, list[Notification]]:
+    """Take ``notification_id`` and up to ``limit - 1`` of the oldest other claimable rows.
+
+    The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
+    databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the others are chosen past
+    the rows another run is claiming at that moment, so concurrent runs take different rows.
+    """
+    token = uuid.uuid4().hex
+    rows = Notification.objects.using(using)
+    others = rows.filter(claimable()).exclude(pk=notification_id).order_by("pk")
+    skip_locked = connections[using].features.has_select_for_update_skip_locked
+    # Elsewhere (SQLite) the choice and the claim are two statements in autocommit: a
+    # transaction would only widen SQLite's lock, and the UPDATE re-checks each row anyway.
+    with transaction.atomic(using=using) if skip_locked else contextlib.nullcontext():
+        if skip_locked:
+            others = others.select_for_update(skip_locked=True)
+        ids = [notification_id, *others.values_list("pk", flat=True)[: max(limit - 1, 0)]]
+        claimed = rows.filter(claimable(), pk__in=ids).update(claim_token=token, claimed_at=Now())
+    if not claimed:
+        return token, []
+    return token, list(rows.filter(claim_token=token, status=Notification.Status.PENDING))
+
+
+def _release(token: str, using: str) -> None:
+    """Give claimed rows back, so the next task or sweep takes them at once."""
+    try:
+        Notification.objects.using(using).filter(
+            claim_token=token, status=Notification.Status.PENDING
+        ).update(claim_token="", claimed_at=None)
+    except DatabaseError:  # the database is why we stop: the claim expires on its own
+        logger.warning("Could not release the claim %s", token, exc_info=True)
+
+
+def _decide_safely(
+    notification: Notification, using: str, instances: dict[tuple[str, str], Any]
+) -> Outcome:
+    try:
+        return decide(notification, using, instances)
+    except (SoftTimeLimitExceeded, DatabaseError):
+        raise  # out of time, or the database itself: leave it pending for a retry
+    except Exception as exc:
+        reason = f"processing raised {type(exc).__name__}: {exc}"
+        logger.exception("Notification %s failed: %s", notification.pk, reason)
+        return Outcome(Notification.Status.FAILED, reason[:2000])
+
+
+def _record(token: str, outcomes: list[tuple[Notification, Outcome]], using: str) -> list[int]:
+    """Write the outcomes of the rows this run still holds; return their ids."""
     with transaction.atomic(using=using):
-        notification = (
+        held = set(
             Notification.objects.using(using)
             .select_for_update()
-            .filter(pk=notification_id, status=Notification.Status.PENDING)
-            .first()
+            .filter(
+                pk__in=[notification.pk for notification, _ in outcomes],
+                claim_token=token,
+                status=Notification.Status.PENDING,
+            )
+            .values_list("pk", flat=True)
         )
-        if notification is None:
-            return False
-        Delivery.objects.using(using).bulk_create(outcome.deliveries, ignore_conflicts=True)
-        notification.status = outcome.status
-        notification.error = outcome.error
-        notification.processed_at = timezone.now()
-        notification.save(using=using, update_fields=["status", "error", "processed_at"])
-    return True
+        kept = [(notification, outcome) for notification, outcome in outcomes
+                if notification.pk in held]  # fmt: skip
+        Delivery.objects.using(using).bulk_create(
+            [delivery for _, outcome in kept for delivery in outcome.deliveries],
+            ignore_conflicts=True,
+        )
+        by_result: dict[tuple[str, str], list[int]] = {}
+        for notification, outcome in kept:
+            by_result.setdefault((outcome.status, outcome.error), []).append(notification.pk)
+        now = timezone.now()
+        for (status, error), pks in by_result.items():
+            Notification.objects.using(using).filter(pk__in=pks).update(
+                status=status, error=error, processed_at=now
+            )
+    return sorted(held)
 
 
-def decide(notification: Notification, using: str) -> Outcome:
-    """Rebuild the instance, check the condition and render every delivery; writes nothing."""
+def preload_instances(batch: list[Notification], using: str) -> dict[tuple[str, str], Any]:
+    """The rows the batch is about and its related objects, one query per model.
+
+    Keyed by ``(model label, pk as stored)``; a row that is gone is simply absent.
+    """
+    wanted: dict[str, set[str]] = {}
+    for notification in batch:
+        if notification.event != "deleted":
+            wanted.setdefault(notification.model, set()).add(notification.object_pk)
+        if notification.related_model:
+            wanted.setdefault(notification.related_model, set()).add(notification.related_pk)
+    found: dict[tuple[str, str], Any] = {}
+    for label, stored_pks in wanted.items():
+        model = apps.get_model(label)
+        pks = []
+        for stored in stored_pks:
+            try:
+                pks.append(model._meta.pk.to_python(stored))
+            except ValidationError:
+                continue  # not a pk of this model: it is looked up alone, and found missing
+        for pk, instance in model._default_manager.using(using).in_bulk(pks).items():
+            found[(label, str(pk))] = instance
+    return found
+
+
+def decide(
+    notification: Notification, using: str, instances: dict[tuple[str, str], Any] | None = None
+) -> Outcome:
+    """Rebuild the instance, check the condition and render every delivery; writes nothing.
+
+    ``instances`` holds rows already loaded for a batch (``preload_instances``).
+    """
+    instances = instances or {}
     rule = current_rules().rules.get(notification.rule)
     if rule is None:
         return Outcome(Notification.Status.FAILED, "rule not configured")
     try:
-        instance = load_instance(notification, rule.model, using)
+        instance = load_instance(notification, rule.model, using, instances)
     except InstanceGone as exc:
         return Outcome(Notification.Status.FAILED, str(exc))
-    related = load_related(notification, using)
+    related = load_related(notification, using, instances)
     try:
         holds = _condition_holds_in_worker(rule, notification, instance)
     except SoftTimeLimitExceeded:
@@ -128,10 +236,17 @@ def _condition_holds_in_worker(rule: Rule, notification: Notification, instance:
     return bool(rule.condition(instance, notification.event))
 
 
-def load_instance(notification: Notification, model: type[models.Model], using: str) -> Any:
+def load_instance(
+    notification: Notification,
+    model: type[models.Model],
+    using: str,
+    instances: dict[tuple[str, str], Any] | None = None,
+) -> Any:
     """The row as it is now, or as it was when the event happened if it is gone."""
     if notification.event != "deleted":
-        found = model._default_manager.using(using).filter(pk=notification.object_pk).first()
+        found = _loaded(instances, notification.model, notification.object_pk)
+        if found is None:
+            found = model._default_manager.using(using).filter(pk=notification.object_pk).first()
         if found is not None:
             return found
     if not notification.snapshot:
@@ -158,9 +273,18 @@ def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
         return value
 
 
-def load_related(notification: Notification, using: str) -> Any:
+def load_related(
+    notification: Notification, using: str, instances: dict[tuple[str, str], Any] | None = None
+) -> Any:
     """The object added to or removed from a many-to-many relation, if it still exists."""
     if not notification.related_model:
         return None
+    found = _loaded(instances, notification.related_model, notification.related_pk)
+    if found is not None:
+        return found
     model = apps.get_model(notification.related_model)
     return model._default_manager.using(using).filter(pk=notification.related_pk).first()
+
+
+def _loaded(instances: dict[tuple[str, str], Any] | None, label: str, pk: str) -> Any:
+    return None if instances is None else instances.get((label, pk))

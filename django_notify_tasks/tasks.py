@@ -40,9 +40,26 @@ Sender = Callable[
     reject_on_worker_lost=True,
 )
 def process_notification(notification_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Create the deliveries of one notification and queue their sending."""
-    for channel, ids in processing.process_notification(notification_id, using).items():
-        queue_deliveries(channel, ids, using)
+    """Create the deliveries of this and other waiting notifications, and send them.
+
+    The run sends the first batch of each channel itself, so a message does not wait for
+    a second trip through the queue (behind every other task in it, under a backlog); a
+    larger fan-out goes on in ``deliver_email`` / ``publish_realtime`` tasks, in parallel.
+    """
+    pending = processing.process_pending(notification_id, using)
+    if not pending:  # processed already: a redelivered task finishes what a dead run left
+        pending = deliveries.left_unsent(notification_id, using)
+    failed: dict[int, str] = {}
+    for channel in SEND_ORDER:
+        ids = pending.get(channel, [])
+        size = BATCH_SIZE[channel]
+        queue_deliveries(channel, ids[size:], using)
+        if ids:
+            outcome = send_batch(ids[:size], channel, using)
+            queue_retries(outcome, channel, using)
+            failed.update(outcome.failed)
+    if failed:
+        raise DeliveryFailed(describe_failures(failed))
 
 
 @shared_task(
@@ -55,7 +72,8 @@ def process_notification(notification_id: int, using: str = DEFAULT_DB_ALIAS) ->
 )
 def deliver_email(self: AnyTask, delivery_ids: list[int], using: str = DEFAULT_DB_ALIAS) -> None:
     """Send the given email deliveries over one SMTP connection; each is sent at most once."""
-    run_deliveries(self, delivery_ids, Delivery.Channel.EMAIL, email.send_each, using)
+    channel = Delivery.Channel.EMAIL
+    finish(self, send_batch(delivery_ids, channel, using), channel, using)
 
 
 @shared_task(
@@ -70,7 +88,8 @@ def publish_realtime(
     self: AnyTask, delivery_ids: list[int], using: str = DEFAULT_DB_ALIAS
 ) -> None:
     """Publish the given realtime deliveries to Centrifugo, broadcasting where they share data."""
-    run_deliveries(self, delivery_ids, Delivery.Channel.REALTIME, realtime.publish_each, using)
+    channel = Delivery.Channel.REALTIME
+    finish(self, send_batch(delivery_ids, channel, using), channel, using)
 
 
 TASK_FOR_CHANNEL: dict[str, AnyTask] = {
@@ -79,10 +98,17 @@ TASK_FOR_CHANNEL: dict[str, AnyTask] = {
 }
 
 
-def run_deliveries(
-    task: AnyTask, ids: list[int], channel: str, send_each: Sender, using: str
-) -> None:
-    """Claim, send, record each result, then retry or fail the task as the outcome says."""
+# Realtime first: one request, and the channel people watch as it happens.
+SEND_ORDER = (Delivery.Channel.REALTIME, Delivery.Channel.EMAIL)
+
+
+def sender(channel: str) -> Sender:
+    """The channel's send function, looked up at call time (tests stand in for it)."""
+    return email.send_each if channel == Delivery.Channel.EMAIL else realtime.publish_each
+
+
+def send_batch(ids: list[int], channel: str, using: str) -> deliveries.Outcome:
+    """Claim the rows no one else holds, send them, and record each result on its row."""
     outcome = deliveries.Outcome()
     claimed = deliveries.claim(ids, channel, using)
     if channel in COALESCED:
@@ -99,11 +125,11 @@ def run_deliveries(
         deliveries.mark_error(delivery, error, outcome, using)
 
     try:
-        send_each(claimed, sent, failed)
+        sender(channel)(claimed, sent, failed)
     except SoftTimeLimitExceeded:
         left = [d for d in claimed if d.pk not in handled]
         deliveries.release(left, "task soft time limit reached", outcome, using)
-    finish(task, outcome, channel, using)
+    return outcome
 
 
 def queue_deliveries(
@@ -123,21 +149,32 @@ def queue_deliveries(
 
 def finish(task: AnyTask, outcome: deliveries.Outcome, channel: str, using: str) -> None:
     """Retry what may pass; end in FAILURE when a delivery failed for good."""
-    countdown = deliveries.retry_countdown(max(outcome.attempts_made - 1, 0))
-    if outcome.failed:
-        if outcome.retry:
-            queue_deliveries(channel, outcome.retry, using, countdown=countdown)
-        raise DeliveryFailed(
-            f"{len(outcome.failed)} delivery(ies) failed: "
-            + "; ".join(f"#{pk}: {reason}" for pk, reason in outcome.failed.items())
-        )
-    if outcome.retry:
+    if outcome.retry and not outcome.failed:
         raise task.retry(
             args=(outcome.retry,),
             kwargs={} if using == DEFAULT_DB_ALIAS else {"using": using},
-            countdown=countdown,
+            countdown=retry_countdown(outcome),
             **time_limits(),  # type: ignore[arg-type]  # Celery takes floats; its stubs say int
         )
+    queue_retries(outcome, channel, using)  # beside a failure: in a task of their own
+    if outcome.failed:
+        raise DeliveryFailed(describe_failures(outcome.failed))
+
+
+def queue_retries(outcome: deliveries.Outcome, channel: str, using: str) -> None:
+    """Queue the rows to retry for after their backoff."""
+    if outcome.retry:
+        queue_deliveries(channel, outcome.retry, using, countdown=retry_countdown(outcome))
+
+
+def retry_countdown(outcome: deliveries.Outcome) -> float:
+    return deliveries.retry_countdown(max(outcome.attempts_made - 1, 0))
+
+
+def describe_failures(failed: dict[int, str]) -> str:
+    return f"{len(failed)} delivery(ies) failed: " + "; ".join(
+        f"#{pk}: {reason}" for pk, reason in failed.items()
+    )
 
 
 @shared_task(name="django_notify_tasks.redispatch_stale", ignore_result=True)

@@ -279,14 +279,32 @@ def test_rules_user_code_runs_outside_the_write_transaction(
     assert seen == [False]
 
 
-def test_a_worker_that_lost_the_race_writes_nothing(
+def test_a_second_run_does_not_take_a_notification_a_live_run_holds(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    seen_by_second_run: list[list[int]] = []
+
+    def recipients(instance: Membership) -> list[str]:
+        if not seen_by_second_run:  # another worker's task for the same notification meanwhile
+            seen_by_second_run.append(email_ids(Notification.objects.get().pk))
+        return ["owner@chat.example"]
+
+    settings.NOTIFY_TASKS_RULES = rule(to=[recipients])
+    Membership.objects.create(chat=chat, user=member)
+    assert len(email_ids(Notification.objects.get().pk)) == 1
+    assert seen_by_second_run == [[]]  # it did not decide the notification a second time
+    assert Delivery.objects.count() == 1
+
+
+def test_a_run_whose_claim_was_taken_over_writes_nothing(
     settings: Any, chat: Chat, member: Any
 ) -> None:
     calls: list[int] = []
 
     def recipients(instance: Membership) -> list[str]:
         calls.append(1)
-        if len(calls) == 1:  # another worker processes the same notification meanwhile
+        if len(calls) == 1:  # this run outlived the hard limit; another took the row over
+            Notification.objects.update(claimed_at=timezone.now() - timedelta(hours=1))
             assert len(email_ids(Notification.objects.get().pk)) == 1
         return ["owner@chat.example"]
 

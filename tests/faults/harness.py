@@ -97,6 +97,16 @@ class Tally:
         return self.sent, len(self.failed), self.duplicated, self.lost
 
 
+def sending_task(worker: CeleryWorker) -> dict[str, Any]:
+    """The one active task sending email: a processing run (it sends its first batch itself)
+    or a ``deliver_email`` run."""
+    [task] = [
+        t for t in worker.active()
+        if t["name"].endswith((".process_notification", ".deliver_email"))
+    ]  # fmt: skip
+    return task
+
+
 def email_tally(smtp: FaultSmtpServer) -> Tally:
     """Count by Message-ID at the server: one copy per delivery is right, more is a duplicate."""
     received = Counter(message.message_id for message in smtp.messages)

@@ -10,7 +10,7 @@ import pytest
 from django_notify_tasks.models import Delivery, Notification
 from tests.faults.config import rules
 from tests.faults.conftest import Faults
-from tests.faults.harness import email_tally, settled, sweep_until
+from tests.faults.harness import email_tally, sending_task, settled, sweep_until
 from tests.services import SilentListener, wait_for
 from tests.testapp.models import Chat
 from tests.workers import process_gone
@@ -79,7 +79,7 @@ def test_broker_lost_while_a_sender_is_busy_nothing_lost_nothing_twice(
     faults.smtp.handler.hold_mail = 11  # the sender is busy, between two messages
     Chat.objects.create(title="Reading club", admin=chat_admin)
     wait_for(faults.smtp.handler.held.is_set, message="the SMTP server holding a sender")
-    [task] = [t for t in faults.worker.active() if t["name"].endswith(".deliver_email")]
+    task = sending_task(faults.worker)
 
     faults.redis.stop()  # and every message in it: the test Redis keeps nothing on disk
     # The worker cancels the running task (it could no longer acknowledge it); with

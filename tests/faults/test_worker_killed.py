@@ -10,7 +10,7 @@ import pytest
 from django_notify_tasks.models import Delivery
 from tests.faults.config import KILL_RECIPIENTS, rules
 from tests.faults.conftest import Faults
-from tests.faults.harness import email_tally, settled, sweep_until
+from tests.faults.harness import email_tally, sending_task, settled, sweep_until
 from tests.services import wait_for
 from tests.testapp.models import Chat
 
@@ -18,9 +18,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.integration]
 
 
 def kill_the_sender(faults: Faults) -> int:
-    """SIGKILL the pool process running deliver_email (the one the SMTP server holds)."""
+    """SIGKILL the pool process sending email (the one the SMTP server holds)."""
     wait_for(faults.smtp.handler.held.is_set, message="the SMTP server holding a sender")
-    [task] = [t for t in faults.worker.active() if t["name"].endswith(".deliver_email")]
+    task = sending_task(faults.worker)
     faults.worker.kill_pool_process(task["worker_pid"])
     wait_for(lambda: task["worker_pid"] not in faults.worker.pool_pids(), message="the kill")
     faults.smtp.handler.release.set()  # the server goes on, talking to a closed connection
