@@ -10,7 +10,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldError, ValidationError
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -108,7 +108,8 @@ def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, li
         claimed = rows.filter(claimable(), pk__in=ids).update(claim_token=token, claimed_at=Now())
     if not claimed:
         return token, []
-    return token, list(rows.filter(claim_token=token, status=Notification.Status.PENDING))
+    batch = rows.filter(claim_token=token, status=Notification.Status.PENDING).order_by("pk")
+    return token, list(batch)
 
 
 def _release(token: str, using: str) -> None:
@@ -186,7 +187,35 @@ def preload_instances(batch: list[Notification], using: str) -> dict[tuple[str, 
                 continue  # not a pk of this model: it is looked up alone, and found missing
         for pk, instance in model._default_manager.using(using).in_bulk(pks).items():
             found[(label, str(pk))] = instance
+    _prefetch_recipient_relations(batch, found)
     return found
+
+
+def _prefetch_recipient_relations(
+    batch: list[Notification], found: dict[tuple[str, str], Any]
+) -> None:
+    """Load the relations the rules' ``to`` paths walk (``"admin.email"``: ``admin``) for
+    the whole batch, one query per relation, instead of one per notification; templates
+    that use the same relation find it loaded too. A path that is no relation (a property,
+    a method) is left to be resolved row by row, as without a batch."""
+    by_rule: dict[str, list[Any]] = {}
+    for notification in batch:
+        instance = found.get((notification.model, notification.object_pk))
+        if instance is not None and notification.event != "deleted":
+            by_rule.setdefault(notification.rule, []).append(instance)
+    rules = current_rules().rules
+    for name, instances in by_rule.items():
+        rule = rules.get(name)
+        if rule is None or rule.email is None or callable(rule.email.to):
+            continue
+        for entry in rule.email.to:
+            if not isinstance(entry, str) or "@" in entry or "." not in entry:
+                continue
+            lookup = entry.rpartition(".")[0].replace(".", "__")
+            try:
+                models.prefetch_related_objects(instances, lookup)
+            except (AttributeError, ValueError, FieldError):
+                logger.debug("%r of rule %r is not prefetched", lookup, name, exc_info=True)
 
 
 def decide(

@@ -198,3 +198,43 @@ def test_inline_templates_are_compiled_once_not_for_each_notification(
     process_pending(ids[0], "default")
     assert sorted(compiled) == [".", "Welcome {{ instance.user }}"]  # body, subject: once
     assert Delivery.objects.filter(subject__startswith="Welcome member").count() == 3
+
+
+def selects_from(queries: CaptureQueriesContext, table: str) -> int:
+    return sum(
+        1 for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    )  # fmt: skip
+
+
+def test_the_relations_a_to_path_walks_are_loaded_once_for_the_batch(
+    settings: Any, queued: Any, chat: Chat
+) -> None:
+    other = Chat.objects.create(title="Chess", admin=make_user("carol"))
+    settings.NOTIFY_TASKS_RULES = email_rule(
+        "chat.admin.email", subject="{{ instance.chat.admin.username }}: {{ instance.user }}"
+    )
+    for n in range(8):
+        Membership.objects.create(chat=(chat, other)[n % 2], user=make_user(f"reader{n}"))
+    with CaptureQueriesContext(connection) as queries:
+        process_pending(Notification.objects.order_by("pk").first().pk, "default")
+    assert selects_from(queries, "testapp_chat") == 1
+    # The admins in one query; the template's instance.user is no `to` path: row by row.
+    assert selects_from(queries, "auth_user") == 1 + 8
+    subjects = Delivery.objects.order_by("pk").values_list("target", "subject")
+    assert list(subjects)[:2] == [
+        ("alice@chat.example", "alice: reader0"),
+        ("carol@chat.example", "carol: reader1"),
+    ]
+
+
+def test_a_to_path_through_something_not_a_relation_still_resolves(
+    settings: Any, queued: Any, chat: Chat
+) -> None:
+    settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.get_username")  # a method, no field
+    ids = new_members(chat, 2)
+    process_pending(ids[0], "default")
+    # "chat.admin" is prefetched, and the method is called on each row, as without a batch;
+    # its value is no address, so each notification records a failed delivery.
+    errors = Delivery.objects.values_list("status", "error")
+    assert list(errors) == [(Delivery.Status.FAILED, "invalid email address 'alice'")] * 2

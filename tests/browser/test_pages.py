@@ -110,7 +110,9 @@ def test_the_navigation_links_to_flower_which_shows_the_tasks(
     try:
         flower = context.new_page()
         flower.goto(f"{demo_stack.flower}/tasks")
-        expect(flower.get_by_text("django_notify_tasks.process_notification").first).to_be_visible()
+        expect(
+            flower.get_by_text("django_notify_tasks.process_notification").first
+        ).to_be_visible()
         screenshot(flower, "flower-tasks")
     finally:
         context.close()
