@@ -4,8 +4,12 @@ It runs apart from the bench process, as a mail server would: in the bench proce
 thread would wait for the GIL behind the code that saves and enqueues, and slow every case.
 It prints its port, then answers one line per command on stdin:
 
-    stats  ->  "<messages> <connections> <time.monotonic() of the last message>"
+    stats  ->  "<messages> <connections> <time.monotonic() of the last message> <copies>"
     reset  ->  "ok"
+
+A message is counted once per recipient (each benchmark message goes to an address of its
+own): a copy of one already received counts under "copies", not as a message, so a case
+that sends a message twice gets no credit for it.
 
 ``time.monotonic()`` is the system's CLOCK_MONOTONIC on Linux, so the bench process can
 subtract its own start time from the time of the last message.
@@ -16,7 +20,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +47,11 @@ class SmtpCounter:
         self.process.stdin.flush()
         return self.process.stdout.readline().strip()
 
-    def stats(self) -> tuple[int, int, float]:
-        """(messages, connections, monotonic time of the last message) since the last reset."""
-        messages, connections, last = self._ask("stats").split()
-        return int(messages), int(connections), float(last)
+    def stats(self) -> tuple[int, int, float, int]:
+        """(messages, connections, monotonic time of the last new message, copies received
+        of messages already counted) since the last reset."""
+        messages, connections, last, copies = self._ask("stats").split()
+        return int(messages), int(connections), float(last), int(copies)
 
     def reset(self) -> None:
         self._ask("reset")
@@ -65,14 +70,20 @@ def serve() -> None:
 
     @dataclass
     class CountingHandler(SmtpHandler):
-        """Counts messages (and, through SmtpHandler, connections); keeps none of them."""
+        """Counts messages by recipient, copies apart (and, through SmtpHandler, connections);
+        keeps only the recipients."""
 
-        count: int = 0
+        recipients: set[tuple[str, ...]] = field(default_factory=set)
+        copies: int = 0
         last: float = 0.0
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-            self.count += 1
-            self.last = time.monotonic()
+            recipients = tuple(envelope.rcpt_tos)
+            if recipients in self.recipients:
+                self.copies += 1
+            else:
+                self.recipients.add(recipients)
+                self.last = time.monotonic()
             return "250 Message accepted"
 
     handler = CountingHandler()
@@ -82,10 +93,12 @@ def serve() -> None:
     print(port, flush=True)
     for line in sys.stdin:  # ends when the bench closes stdin
         if line.strip() == "reset":
-            handler.count, handler.connections, handler.last = 0, 0, 0.0
+            handler.recipients.clear()
+            handler.copies, handler.connections, handler.last = 0, 0, 0.0
             print("ok", flush=True)
         else:
-            print(handler.count, handler.connections, handler.last, flush=True)
+            count = len(handler.recipients)
+            print(count, handler.connections, handler.last, handler.copies, flush=True)
     controller.stop()
 
 
