@@ -14,11 +14,11 @@ from typing import Any
 
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, models, router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.dispatch import Signal
 
-from django_notify_tasks import dispatch
+from django_notify_tasks import dispatch, outbox
 from django_notify_tasks.exceptions import NotifyTasksError
 from django_notify_tasks.models import Notification
 from django_notify_tasks.rules import Rule, current_rules
@@ -229,15 +229,7 @@ def _with_related(row: Notification, model: type[models.Model], pk: Any) -> Noti
 def _insert_and_enqueue(rows: list[Notification], using: str) -> list[int]:
     if not rows:
         return []
-    manager = Notification.objects.using(using)
-    if connections[using].features.can_return_rows_from_bulk_insert:
-        # A savepoint keeps a failed INSERT from breaking the host's transaction.
-        with transaction.atomic(using=using):
-            manager.bulk_create(rows)
-    else:  # pragma: no cover - MySQL and friends do not return ids from bulk inserts
-        with transaction.atomic(using=using):
-            for row in rows:
-                row.save(using=using)
+    outbox.insert_rows(rows, using)
     ids = [row.pk for row in rows]
     transaction.on_commit(partial(_enqueue_after_commit, ids, using), using=using, robust=True)
     return ids

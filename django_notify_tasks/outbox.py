@@ -1,0 +1,147 @@
+"""Write outbox rows on the request path: one INSERT that never breaks the host's transaction.
+
+In the host's transaction the INSERT runs in a savepoint, so that a failed INSERT leaves the
+transaction usable (PostgreSQL refuses every statement after an error until a rollback). On
+PostgreSQL through psycopg 3 with client-side binding, Django's default, ``SAVEPOINT``, the
+``INSERT ... RETURNING`` and ``RELEASE SAVEPOINT`` go to the server as one query: one round
+trip instead of three. In autocommit the INSERT is a transaction of its own and needs neither
+a savepoint nor the ``BEGIN`` and ``COMMIT`` of ``atomic()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from django.db import DatabaseError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql import InsertQuery
+from django.db.models.sql.compiler import SQLInsertCompiler
+
+from django_notify_tasks.models import Notification
+
+logger = logging.getLogger(__name__)
+
+SAVEPOINT = "notify_tasks_outbox"
+
+
+def insert_rows(rows: list[Notification], using: str) -> None:
+    """INSERT ``rows``, in one statement when it takes them all, and set their ids; on failure
+    the host's transaction is left as it was and the error raised for the caller to log."""
+    connection = connections[using]
+    fields = _insert_fields()
+    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - MySQL
+        with transaction.atomic(using=using):
+            for row in rows:
+                row.save(using=using)
+    elif len(rows) > connection.ops.bulk_batch_size(fields, rows):
+        # More rows than one statement takes (SQLite's parameter limit): bulk_create batches
+        # them, and the savepoint keeps the batches together.
+        _bulk_create_in_savepoint(rows, using)
+    elif connection.get_autocommit():
+        compiler = _compiler(rows, fields, connection)
+        returning = _returning_fields()
+        # django-stubs types returning_fields as names; Django takes (and passes) fields.
+        _set_returned(rows, compiler.execute_sql(returning), using)  # type: ignore[arg-type]
+    elif _sends_several_statements(connection):
+        _insert_in_one_round_trip(rows, fields, connection, using)
+    else:
+        _bulk_create_in_savepoint(rows, using)
+
+
+def _bulk_create_in_savepoint(rows: list[Notification], using: str) -> None:
+    with transaction.atomic(using=using):
+        Notification.objects.using(using).bulk_create(rows)
+
+
+def _insert_in_one_round_trip(
+    rows: list[Notification],
+    fields: list[models.Field[Any, Any]],
+    connection: BaseDatabaseWrapper,
+    using: str,
+) -> None:
+    compiler = _compiler(rows, fields, connection)
+    compiler.returning_fields = _returning_fields()
+    [(insert, params)] = compiler.as_sql()
+    name = connection.ops.quote_name(SAVEPOINT)
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"SAVEPOINT {name}; {insert}; RELEASE SAVEPOINT {name}", params)
+        except Exception:
+            _undo_failed_insert(connection, name)
+            raise
+        cursor.nextset()  # from the SAVEPOINT's result to the INSERT's
+        returned = cursor.fetchall()
+    _set_returned(rows, _converted(compiler, returned), using)
+
+
+def _undo_failed_insert(connection: BaseDatabaseWrapper, name: str) -> None:
+    """Roll back to the savepoint, if the server got as far as an error after it."""
+    from psycopg.pq import TransactionStatus
+
+    if connection.connection.info.transaction_status != TransactionStatus.INERROR:
+        return  # the error came before the server ran anything, e.g. adapting a value
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+    except DatabaseError:
+        # What atomic() does when a rollback to its savepoint fails: the transaction cannot
+        # go on, so the host's atomic() rolls it back instead of failing on its next query.
+        connection.needs_rollback = True
+        logger.exception("django-notify-tasks could not roll back to its savepoint.")
+
+
+def _sends_several_statements(connection: BaseDatabaseWrapper) -> bool:
+    """psycopg 3's client-side binding merges the parameters into the query and sends it as
+    a simple query, which may hold several statements, and keeps each one's result. Server-
+    side binding (``OPTIONS["server_side_binding"]``), pipeline mode and psycopg2 cannot."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return False
+    import psycopg
+
+    raw = connection.connection
+    if raw.info.pipeline_status != psycopg.pq.PipelineStatus.OFF:
+        return False
+    return issubclass(raw.cursor_factory, psycopg.ClientCursor)
+
+
+def _compiler(
+    rows: list[Notification], fields: list[models.Field[Any, Any]], connection: BaseDatabaseWrapper
+) -> SQLInsertCompiler:
+    """bulk_create's INSERT: its columns, pre_save() values (``created_at``) and defaults."""
+    query = InsertQuery(Notification)
+    query.insert_values(fields, list[models.Model](rows))
+    return cast(SQLInsertCompiler, query.get_compiler(connection=connection))
+
+
+def _insert_fields() -> list[models.Field[Any, Any]]:
+    """The columns bulk_create writes for rows without a primary key."""
+    return [
+        field
+        for field in Notification._meta.concrete_fields
+        if not field.generated and not isinstance(field, models.AutoField)
+    ]
+
+
+def _returning_fields() -> Sequence[models.Field[Any, Any]]:
+    return Notification._meta.db_returning_fields
+
+
+def _converted(compiler: SQLInsertCompiler, returned: list[Any]) -> Iterable[Sequence[Any]]:
+    table = Notification._meta.db_table
+    converters = compiler.get_converters([f.get_col(table) for f in _returning_fields()])
+    return compiler.apply_converters(returned, converters) if converters else returned
+
+
+def _set_returned(rows: list[Notification], returned: Iterable[Sequence[Any]], using: str) -> None:
+    """What bulk_create does with the RETURNING values: ids set, rows marked saved."""
+    for row, values in zip(rows, returned, strict=True):
+        for field, value in zip(_returning_fields(), values, strict=True):
+            setattr(row, field.attname, value)
+        row._state.adding = False
+        row._state.db = using

@@ -1,0 +1,67 @@
+"""The outbox INSERT on any database: one statement, in a savepoint only when there is a
+transaction to protect, and in batches when one statement cannot take all the rows.
+
+The PostgreSQL round trips have their own tests, in tests/faults/test_outbox_postgresql.py.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+
+from django_notify_tasks import notify_bulk
+from django_notify_tasks.models import Notification
+from tests.testapp.models import Chat
+
+TABLE = Notification._meta.db_table
+RULE = {
+    "model": "testapp.Chat",
+    "on": ["created"],
+    "email": {"to": ["admin.email"], "subject": "s", "body": "b"},
+}
+
+
+@pytest.fixture
+def enqueued(monkeypatch: Any) -> list[list[int]]:
+    calls: list[list[int]] = []
+    monkeypatch.setattr(
+        "django_notify_tasks.dispatch.enqueue_notifications",
+        lambda ids, using="default": calls.append(list(ids)),
+    )
+    return calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_the_outbox_insert_is_one_statement(
+    settings: Any, chat_admin: Any, enqueued: list[list[int]]
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {"chat-created": RULE}
+    with CaptureQueriesContext(connection) as queries:
+        chat = Chat.objects.create(title="autocommit", admin=chat_admin)
+    # Before: BEGIN, the INSERT and COMMIT of atomic() around a statement that is atomic.
+    host, ours = (query["sql"] for query in queries.captured_queries)
+    assert ours.startswith(f'INSERT INTO "{TABLE}"')
+    notification = Notification.objects.get()
+    assert notification.object_pk == str(chat.pk)
+    assert notification.created_at is not None
+    assert enqueued == [[notification.pk]]
+
+
+@pytest.mark.django_db(transaction=True)  # in a transaction, atomic() and bulk_create batch
+def test_more_rows_than_one_statement_takes_go_in_batches_and_each_gets_its_id(
+    settings: Any, chat_admin: Any, enqueued: list[list[int]]
+) -> None:
+    settings.NOTIFY_TASKS_RULES = {"chat-created": RULE}
+    chats = [Chat(pk=number, title=f"chat {number}", admin=chat_admin) for number in range(200)]
+    fields = [f for f in Notification._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    batches = math.ceil(len(chats) / connection.ops.bulk_batch_size(fields, chats))
+    with CaptureQueriesContext(connection) as queries:
+        ids = notify_bulk("chat-created", chats)
+    inserts = [q["sql"] for q in queries.captured_queries if f'INSERT INTO "{TABLE}"' in q["sql"]]
+    assert len(inserts) == batches  # several on SQLite (999 parameters a statement), 1 on PG
+    stored = Notification.objects.in_bulk(ids)
+    assert [stored[pk].object_pk for pk in ids] == [str(chat.pk) for chat in chats]
