@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, cast
 
 from django.db import DatabaseError, connections, models, transaction
@@ -35,7 +36,7 @@ def insert_rows(rows: list[Notification], using: str) -> None:
         with transaction.atomic(using=using):
             for row in rows:
                 row.save(using=using)
-    elif len(rows) > connection.ops.bulk_batch_size(fields, rows):
+    elif len(rows) > 1 and len(rows) > connection.ops.bulk_batch_size(fields, rows):
         # More rows than one statement takes (SQLite's parameter limit): bulk_create batches
         # them, and the savepoint keeps the batches together.
         _bulk_create_in_savepoint(rows, using)
@@ -119,8 +120,9 @@ def _compiler(
     return cast(SQLInsertCompiler, query.get_compiler(connection=connection))
 
 
+@cache
 def _insert_fields() -> list[models.Field[Any, Any]]:
-    """The columns bulk_create writes for rows without a primary key."""
+    """The columns bulk_create writes for rows without a primary key (fixed once apps load)."""
     return [
         field
         for field in Notification._meta.concrete_fields

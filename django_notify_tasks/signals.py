@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 INITIAL_VALUES = "_notify_tasks_initial"
 SNAPSHOT_EXCLUDED = frozenset({"password"})
+# Values of these exact types need no trial encoding (most fields: ids, text, numbers).
+JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
 M2M_ACTIONS = {"post_add": "m2m_added", "post_remove": "m2m_removed"}
 
 _connected: list[tuple[Signal, type[models.Model], str]] = []
@@ -159,10 +161,11 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
         if field.name in SNAPSHOT_EXCLUDED:
             continue  # a credential has no place in a log kept for weeks
         value = instance.__dict__[field.attname]
-        try:
-            encoder.encode(value)
-        except TypeError:
-            value = str(value)
+        if type(value) not in JSON_NATIVE:
+            try:
+                encoder.encode(value)
+            except TypeError:
+                value = str(value)
         values[field.attname] = value
     return values
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from django_notify_tasks import notify, notify_bulk
 from django_notify_tasks.models import Notification
-from django_notify_tasks.signals import UnknownRuleError
+from django_notify_tasks.signals import UnknownRuleError, snapshot
 from tests.conftest import make_user
 from tests.testapp.models import Chat, Membership, ModeratorMembership
 
@@ -306,3 +308,13 @@ def test_saving_through_a_proxy_model_is_the_same_event(
     loaded.save()  # nothing changed: the proxy tracks the rule's fields too
     loaded.delete()
     assert [event for _, event, _, _ in rows()] == ["created", "updated", "deleted"]
+
+
+def test_snapshot_keeps_json_values_and_turns_the_others_into_text(chat: Chat) -> None:
+    chat.topic = PurePosixPath("/gardening")  # what no JSON encoder takes
+    values = snapshot(chat)
+    assert values["title"] == "Gardening"
+    assert values["topic"] == "/gardening"
+    joined = snapshot(Membership(chat=chat, user=chat.admin, joined_at=datetime(2026, 1, 1)))
+    assert joined["joined_at"] == datetime(2026, 1, 1)  # DjangoJSONEncoder writes it later
+    assert joined["chat_id"] == chat.pk
