@@ -12,7 +12,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
 from django.core.exceptions import FieldError, ValidationError
 from django.db import DatabaseError, connections, models, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -89,23 +89,32 @@ def claimable() -> Q:
 
 
 def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, list[Notification]]:
-    """Take ``notification_id`` and up to ``limit - 1`` of the oldest other claimable rows.
+    """Take up to ``limit`` claimable rows: ``notification_id`` first, then the oldest others
+    (with ``limit`` 1, only ``notification_id``).
 
     The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
-    databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the others are chosen past
-    the rows another run is claiming at that moment, so concurrent runs take different rows.
+    databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the rows are chosen, own
+    row first, past the rows another run is claiming at that moment, and locked as they are
+    chosen: concurrent runs take different rows, and the UPDATE never waits for another
+    run (had the own row been left out of the locking choice, two runs could each hold the
+    other's own row and wait for each other until the deadlock detector broke it up).
     """
     token = uuid.uuid4().hex
     rows = Notification.objects.using(using)
-    others = rows.filter(claimable()).exclude(pk=notification_id).order_by("pk")
+    own_first = Case(When(pk=notification_id, then=Value(0)), default=Value(1))
+    chosen = rows.filter(claimable()).order_by(own_first, "pk")
+    if limit <= 1:
+        chosen = chosen.filter(pk=notification_id)
     skip_locked = connections[using].features.has_select_for_update_skip_locked
     # Elsewhere (SQLite) the choice and the claim are two statements in autocommit: a
     # transaction would only widen SQLite's lock, and the UPDATE re-checks each row anyway.
     with transaction.atomic(using=using) if skip_locked else contextlib.nullcontext():
         if skip_locked:
-            others = others.select_for_update(skip_locked=True)
-        ids = [notification_id, *others.values_list("pk", flat=True)[: max(limit - 1, 0)]]
-        claimed = rows.filter(claimable(), pk__in=ids).update(claim_token=token, claimed_at=Now())
+            chosen = chosen.select_for_update(skip_locked=True)
+        ids = list(chosen.values_list("pk", flat=True)[:limit])
+        claimed = ids and rows.filter(claimable(), pk__in=ids).update(
+            claim_token=token, claimed_at=Now()
+        )
     if not claimed:
         return token, []
     batch = rows.filter(claim_token=token, status=Notification.Status.PENDING).order_by("pk")

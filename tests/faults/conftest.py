@@ -15,8 +15,13 @@ from tests.faults.harness import FaultSmtpServer
 from tests.services import RedisServer
 from tests.workers import CeleryWorker
 
-# PostgreSQL's own request path; collected only in the PostgreSQL pass, never left skipped.
-collect_ignore = [] if settings.TEST_DB == "postgresql" else ["test_outbox_postgresql.py"]
+# PostgreSQL-only files (the request path's one round trip, SKIP LOCKED claims): collected
+# only in the PostgreSQL pass, never left skipped.
+collect_ignore = (
+    []
+    if settings.TEST_DB == "postgresql"
+    else ["test_outbox_postgresql.py", "test_claims_postgresql.py"]
+)
 
 
 @pytest.fixture(scope="session")
