@@ -10,7 +10,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
-from django.core.exceptions import FieldError, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connections, models, transaction
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Now
@@ -50,8 +50,8 @@ def process_notification(notification_id: int, using: str) -> dict[str, list[int
 def process_pending(
     notification_id: int, using: str, limit: int = BATCH_SIZE
 ) -> dict[str, list[int]]:
-    """Create the deliveries of ``notification_id`` and of up to ``limit - 1`` other pending
-    notifications, oldest first; return the pending delivery ids by channel.
+    """Create the deliveries of up to ``limit`` pending notifications, ``notification_id``
+    first, then the oldest others; return the pending delivery ids by channel.
 
     Taking the others along is what keeps a backlog cheap: one run claims, decides and
     records a batch in a few statements, and the tasks queued for the rest of the batch
@@ -60,19 +60,25 @@ def process_pending(
 
     Rules' user code (conditions, recipients, templates, ``data`` callables) runs before the
     write transaction, so a slow template never holds a lock (on SQLite: the database-wide
-    write lock). The write re-checks the claim under ``select_for_update``.
+    write lock). The write re-checks the claim under ``select_for_update``. One
+    notification's trouble never holds back the others of its batch: a database error in
+    its user code leaves it pending (for the sweeper), and only a batch in which every
+    notification hit one (the database is down) ends the run with that error.
     """
     token, batch = claim_pending(notification_id, using, limit)
     if not batch:
         return {}  # processed (a redelivered or re-swept task), cancelled, or taken by another
     try:
         instances = preload_instances(batch, using)
-        outcomes = [(notification, _decide_safely(notification, using, instances))
-                    for notification in batch]  # fmt: skip
+        outcomes, database_errors = _decide_each(batch, using, instances)
+        if database_errors and not outcomes:
+            raise database_errors[-1]
         done = _record(token, outcomes, using)
     except BaseException:  # out of time, or the database: the rows stay pending, unclaimed
         _release(token, using)
         raise
+    if database_errors:
+        _release(token, using)  # the ones left out, for the next run or the sweeper
     pending: dict[str, list[int]] = {}
     rows = Delivery.objects.using(using).filter(
         notification_id__in=done, status=Delivery.Status.PENDING
@@ -80,6 +86,23 @@ def process_pending(
     for pk, channel in rows.order_by("pk").values_list("pk", "channel"):
         pending.setdefault(channel, []).append(pk)
     return pending
+
+
+def _decide_each(
+    batch: list[Notification], using: str, instances: dict[tuple[str, str], Any]
+) -> tuple[list[tuple[Notification, Outcome]], list[DatabaseError]]:
+    outcomes, database_errors = [], []
+    for notification in batch:
+        try:
+            outcomes.append((notification, _decide_safely(notification, using, instances)))
+        except DatabaseError as exc:
+            logger.warning(
+                "Notification %s stays pending: a database error while deciding it: %s",
+                notification.pk,
+                exc,
+            )
+            database_errors.append(exc)
+    return outcomes, database_errors
 
 
 def claimable() -> Q:
@@ -187,17 +210,27 @@ def preload_instances(batch: list[Notification], using: str) -> dict[tuple[str, 
             wanted.setdefault(notification.related_model, set()).add(notification.related_pk)
     found: dict[tuple[str, str], Any] = {}
     for label, stored_pks in wanted.items():
-        model = apps.get_model(label)
-        pks = []
-        for stored in stored_pks:
-            try:
-                pks.append(model._meta.pk.to_python(stored))
-            except ValidationError:
-                continue  # not a pk of this model: it is looked up alone, and found missing
-        for pk, instance in model._default_manager.using(using).in_bulk(pks).items():
-            found[(label, str(pk))] = instance
+        try:
+            found.update(_load_in_bulk(label, stored_pks, using))
+        except DatabaseError:
+            raise
+        except Exception:  # a model gone from INSTALLED_APPS, a manager that raises: each
+            # of its notifications is then loaded, and fails with the reason, on its own
+            logger.warning("Could not load %s rows in bulk", label, exc_info=True)
     _prefetch_recipient_relations(batch, found)
     return found
+
+
+def _load_in_bulk(label: str, stored_pks: set[str], using: str) -> dict[tuple[str, str], Any]:
+    model = apps.get_model(label)
+    pks = []
+    for stored in stored_pks:
+        try:
+            pks.append(model._meta.pk.to_python(stored))
+        except ValidationError:
+            continue  # not a pk of this model: it is looked up alone, and found missing
+    rows = model._default_manager.using(using).in_bulk(pks)
+    return {(label, str(pk)): instance for pk, instance in rows.items()}
 
 
 def _prefetch_recipient_relations(
@@ -223,7 +256,9 @@ def _prefetch_recipient_relations(
             lookup = entry.rpartition(".")[0].replace(".", "__")
             try:
                 models.prefetch_related_objects(instances, lookup)
-            except (AttributeError, ValueError, FieldError):
+            except DatabaseError:
+                raise
+            except Exception:  # no relation (AttributeError, ValueError), or user code
                 logger.debug("%r of rule %r is not prefetched", lookup, name, exc_info=True)
 
 

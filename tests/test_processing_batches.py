@@ -238,3 +238,46 @@ def test_a_to_path_through_something_not_a_relation_still_resolves(
     # its value is no address, so each notification records a failed delivery.
     errors = Delivery.objects.values_list("status", "error")
     assert list(errors) == [(Delivery.Status.FAILED, "invalid email address 'alice'")] * 2
+
+
+def failing_loads(monkeypatch: Any, fails: Any) -> None:
+    """Loading a notification's instance raises a DatabaseError where ``fails(pk)``."""
+    load_instance = processing.load_instance
+
+    def load(notification: Notification, *args: Any) -> Any:
+        if fails(notification.pk):
+            raise DatabaseError("could not read block 7 in file base/16384/2619")
+        return load_instance(notification, *args)
+
+    monkeypatch.setattr(processing, "load_instance", load)
+
+
+def test_a_database_error_deciding_one_notification_does_not_hold_back_its_batch(
+    monkeypatch: Any, queued: Any, chat: Chat
+) -> None:
+    ids = new_members(chat, 3)
+    failing_loads(monkeypatch, lambda pk: pk == ids[1])
+    assert len(process_pending(ids[0], "default")[EMAIL]) == 2
+    assert statuses() == [Notification.Status.PROCESSED, PENDING, Notification.Status.PROCESSED]
+    assert Notification.objects.get(pk=ids[1]).claim_token == ""  # for the sweeper, at once
+
+
+def test_a_batch_in_which_every_notification_hits_a_database_error_ends_the_run(
+    monkeypatch: Any, queued: Any, chat: Chat
+) -> None:
+    ids = new_members(chat, 3)
+    failing_loads(monkeypatch, lambda pk: True)
+    with pytest.raises(DatabaseError, match="could not read block"):
+        process_pending(ids[0], "default")
+    assert statuses() == [PENDING] * 3
+    assert set(Notification.objects.values_list("claim_token", flat=True)) == {""}
+
+
+def test_a_notification_whose_model_is_no_longer_installed_does_not_stop_its_batch(
+    queued: Any, chat: Chat
+) -> None:
+    ids = new_members(chat, 3)
+    Notification.objects.filter(pk=ids[1]).update(model="retired.membership")
+    process_pending(ids[0], "default")
+    assert PENDING not in statuses()
+    assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() >= 2
