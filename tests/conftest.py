@@ -168,3 +168,15 @@ def staff_client(client: Any) -> Any:
     boss.save()
     client.force_login(boss)
     return client
+
+
+@pytest.fixture
+def enqueued(monkeypatch: Any) -> list[list[int]]:
+    """The notification ids handed to the broker after commit, call by call, instead of a
+    broker."""
+    calls: list[list[int]] = []
+    monkeypatch.setattr(
+        "django_notify_tasks.dispatch.enqueue_notifications",
+        lambda ids, using="default": calls.append(list(ids)),
+    )
+    return calls

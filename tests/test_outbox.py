@@ -25,16 +25,6 @@ RULE = {
 }
 
 
-@pytest.fixture
-def enqueued(monkeypatch: Any) -> list[list[int]]:
-    calls: list[list[int]] = []
-    monkeypatch.setattr(
-        "django_notify_tasks.dispatch.enqueue_notifications",
-        lambda ids, using="default": calls.append(list(ids)),
-    )
-    return calls
-
-
 @pytest.mark.django_db(transaction=True)
 def test_in_autocommit_the_outbox_insert_is_one_statement(
     settings: Any, chat_admin: Any, enqueued: list[list[int]]

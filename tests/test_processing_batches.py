@@ -27,7 +27,6 @@ PENDING = Notification.Status.PENDING
 
 @pytest.fixture(autouse=True)
 def members_are_emailed(settings: Any) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.NOTIFY_TASKS_RULES = email_rule("user.email", subject="Welcome {{ instance.user }}")
 
 

@@ -24,17 +24,6 @@ EMAIL = {"to": ["admin.email"], "subject": "s", "body": "b"}
 MEMBER_EMAIL = {"to": ["chat.admin.email"], "subject": "s", "body": "b"}
 
 
-@pytest.fixture
-def enqueued(monkeypatch: Any) -> list[list[int]]:
-    """The notification ids handed to the broker, call by call, instead of a broker."""
-    calls: list[list[int]] = []
-    monkeypatch.setattr(
-        "django_notify_tasks.dispatch.enqueue_notifications",
-        lambda ids, using="default": calls.append(list(ids)),
-    )
-    return calls
-
-
 def rows(**filters: Any) -> list[tuple[str, str, str, str]]:
     found = Notification.objects.filter(**filters).order_by("pk")
     return [(n.rule, n.event, n.object_pk, n.related_pk) for n in found]

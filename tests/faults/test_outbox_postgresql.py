@@ -35,17 +35,6 @@ TABLE = "django_notify_tasks_notification"
 
 
 @pytest.fixture
-def enqueued(monkeypatch: Any) -> list[list[int]]:
-    """The notification ids handed to the broker after commit, call by call."""
-    calls: list[list[int]] = []
-    monkeypatch.setattr(
-        "django_notify_tasks.dispatch.enqueue_notifications",
-        lambda ids, using="default": calls.append(list(ids)),
-    )
-    return calls
-
-
-@pytest.fixture
 def chat_rule(settings: Any) -> None:
     settings.NOTIFY_TASKS_RULES = {"chat-created": RULE}
 
