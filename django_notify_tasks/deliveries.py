@@ -26,6 +26,7 @@ class Outcome:
     retry: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     attempts_made: int = 0  # the most attempts any row to retry has had: its backoff step
+    out_of_time: bool = False  # the soft time limit stopped the run: send nothing more
 
     def to_retry(self, delivery: Delivery, attempts: int) -> None:
         self.retry.append(delivery.pk)

@@ -50,14 +50,17 @@ def process_notification(notification_id: int, using: str = DEFAULT_DB_ALIAS) ->
     if not pending:  # processed already: a redelivered task finishes what a dead run left
         pending = deliveries.left_unsent(notification_id, using)
     failed: dict[int, str] = {}
+    out_of_time = False
     for channel in SEND_ORDER:
         ids = pending.get(channel, [])
-        size = BATCH_SIZE[channel]
+        # Out of time: the next channel goes to its own task, before the hard limit.
+        size = 0 if out_of_time else BATCH_SIZE[channel]
         queue_deliveries(channel, ids[size:], using)
-        if ids:
+        if ids[:size]:
             outcome = send_batch(ids[:size], channel, using)
             queue_retries(outcome, channel, using)
             failed.update(outcome.failed)
+            out_of_time = outcome.out_of_time
     if failed:
         raise DeliveryFailed(describe_failures(failed))
 
@@ -129,6 +132,7 @@ def send_batch(ids: list[int], channel: str, using: str) -> deliveries.Outcome:
     except SoftTimeLimitExceeded:
         left = [d for d in claimed if d.pk not in handled]
         deliveries.release(left, "task soft time limit reached", outcome, using)
+        outcome.out_of_time = True
     return outcome
 
 

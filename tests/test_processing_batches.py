@@ -280,3 +280,25 @@ def test_a_notification_whose_model_is_no_longer_installed_does_not_stop_its_bat
     process_pending(ids[0], "default")
     assert PENDING not in statuses()
     assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() >= 2
+
+
+def test_a_run_out_of_time_queues_the_next_channel_instead_of_sending_it(
+    settings: Any, monkeypatch: Any, queued: Any, chat: Chat
+) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.NOTIFY_TASKS_CENTRIFUGO_API_URL = "http://127.0.0.1:1/api"  # realtime on
+    settings.NOTIFY_TASKS_RULES = email_rule("user.email", realtime={"channels": ["chats"]})
+
+    def out_of_time(*args: Any) -> None:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr("django_notify_tasks.realtime.publish_each", out_of_time)
+    [notification_id] = new_members(chat, 1)
+    process_notification.apply(args=(notification_id,))
+    assert mail.outbox == []  # realtime went first and used up the time
+    [realtime_row] = Delivery.objects.filter(channel=Delivery.Channel.REALTIME)
+    [email_row] = Delivery.objects.filter(channel=EMAIL)
+    assert realtime_row.status == Delivery.Status.RETRYING
+    assert email_row.status == Delivery.Status.PENDING
+    assert queued == [("publish_realtime", [realtime_row.pk]), ("deliver_email", [email_row.pk])]
