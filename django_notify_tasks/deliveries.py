@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -93,6 +93,11 @@ def left_unsent(notification_id: int, using: str) -> dict[str, list[int]]:
     rows = Delivery.objects.using(using).filter(
         Q(status=Delivery.Status.PENDING) | claim_expired(), notification_id=notification_id
     )
+    return ids_by_channel(rows)
+
+
+def ids_by_channel(rows: QuerySet[Delivery]) -> dict[str, list[int]]:
+    """The ids of ``rows``, oldest first, by channel: what the delivery tasks take."""
     found: dict[str, list[int]] = {}
     for pk, channel in rows.order_by("pk").values_list("pk", "channel"):
         found.setdefault(channel, []).append(pk)

@@ -7,6 +7,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models import QuerySet
 
+from django_notify_tasks.deliveries import ids_by_channel
 from django_notify_tasks.dispatch import enqueue_notifications
 from django_notify_tasks.models import Delivery, Notification
 
@@ -40,9 +41,7 @@ def resend(notifications: QuerySet[Notification]) -> int:
             .filter(notification__in=ids, status__in=UNSENT)
             .exclude(status=Delivery.Status.FAILED, attempts=0)
         )
-        by_channel: dict[str, list[int]] = {}
-        for pk, channel in unsent.order_by("pk").values_list("pk", "channel"):
-            by_channel.setdefault(channel, []).append(pk)
+        by_channel = ids_by_channel(unsent)
         unsent.update(status=Delivery.Status.PENDING, attempts=0, error="")
         transaction.on_commit(partial(enqueue_notifications, pending, using), using=using)
         for channel, delivery_ids in by_channel.items():

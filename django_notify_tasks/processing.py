@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.deliveries import claim_cutoff
+from django_notify_tasks.deliveries import claim_cutoff, ids_by_channel
 from django_notify_tasks.email import build_email_deliveries
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.realtime import build_realtime_deliveries
@@ -40,6 +40,7 @@ class Outcome:
 
 
 BATCH_SIZE = 50  # notifications one processing run takes: its own and the oldest waiting
+Loaded = dict[tuple[str, str], Any]  # rows loaded for a batch, by (model label, pk as stored)
 
 
 def process_notification(notification_id: int, using: str) -> dict[str, list[int]]:
@@ -79,17 +80,14 @@ def process_pending(
         raise
     if database_errors:
         _release(token, using)  # the ones left out, for the next run or the sweeper
-    pending: dict[str, list[int]] = {}
     rows = Delivery.objects.using(using).filter(
         notification_id__in=done, status=Delivery.Status.PENDING
     )
-    for pk, channel in rows.order_by("pk").values_list("pk", "channel"):
-        pending.setdefault(channel, []).append(pk)
-    return pending
+    return ids_by_channel(rows)
 
 
 def _decide_each(
-    batch: list[Notification], using: str, instances: dict[tuple[str, str], Any]
+    batch: list[Notification], using: str, instances: Loaded
 ) -> tuple[list[tuple[Notification, Outcome]], list[DatabaseError]]:
     outcomes, database_errors = [], []
     for notification in batch:
@@ -154,9 +152,7 @@ def _release(token: str, using: str) -> None:
         logger.warning("Could not release the claim %s", token, exc_info=True)
 
 
-def _decide_safely(
-    notification: Notification, using: str, instances: dict[tuple[str, str], Any]
-) -> Outcome:
+def _decide_safely(notification: Notification, using: str, instances: Loaded) -> Outcome:
     try:
         return decide(notification, using, instances)
     except (SoftTimeLimitExceeded, DatabaseError):
@@ -197,7 +193,7 @@ def _record(token: str, outcomes: list[tuple[Notification, Outcome]], using: str
     return sorted(held)
 
 
-def preload_instances(batch: list[Notification], using: str) -> dict[tuple[str, str], Any]:
+def preload_instances(batch: list[Notification], using: str) -> Loaded:
     """The rows the batch is about and its related objects, one query per model.
 
     Keyed by ``(model label, pk as stored)``; a row that is gone is simply absent.
@@ -208,7 +204,7 @@ def preload_instances(batch: list[Notification], using: str) -> dict[tuple[str, 
             wanted.setdefault(notification.model, set()).add(notification.object_pk)
         if notification.related_model:
             wanted.setdefault(notification.related_model, set()).add(notification.related_pk)
-    found: dict[tuple[str, str], Any] = {}
+    found: Loaded = {}
     for label, stored_pks in wanted.items():
         try:
             found.update(_load_in_bulk(label, stored_pks, using))
@@ -221,7 +217,7 @@ def preload_instances(batch: list[Notification], using: str) -> dict[tuple[str, 
     return found
 
 
-def _load_in_bulk(label: str, stored_pks: set[str], using: str) -> dict[tuple[str, str], Any]:
+def _load_in_bulk(label: str, stored_pks: set[str], using: str) -> Loaded:
     model = apps.get_model(label)
     pks = []
     for stored in stored_pks:
@@ -233,9 +229,7 @@ def _load_in_bulk(label: str, stored_pks: set[str], using: str) -> dict[tuple[st
     return {(label, str(pk)): instance for pk, instance in rows.items()}
 
 
-def _prefetch_recipient_relations(
-    batch: list[Notification], found: dict[tuple[str, str], Any]
-) -> None:
+def _prefetch_recipient_relations(batch: list[Notification], found: Loaded) -> None:
     """Load the relations the rules' ``to`` paths walk (``"admin.email"``: ``admin``) for
     the whole batch, one query per relation, instead of one per notification; templates
     that use the same relation find it loaded too. A path that is no relation (a property,
@@ -262,14 +256,11 @@ def _prefetch_recipient_relations(
                 logger.debug("%r of rule %r is not prefetched", lookup, name, exc_info=True)
 
 
-def decide(
-    notification: Notification, using: str, instances: dict[tuple[str, str], Any] | None = None
-) -> Outcome:
+def decide(notification: Notification, using: str, instances: Loaded | None = None) -> Outcome:
     """Rebuild the instance, check the condition and render every delivery; writes nothing.
 
     ``instances`` holds rows already loaded for a batch (``preload_instances``).
     """
-    instances = instances or {}
     rule = current_rules().rules.get(notification.rule)
     if rule is None:
         return Outcome(Notification.Status.FAILED, "rule not configured")
@@ -313,7 +304,7 @@ def load_instance(
     notification: Notification,
     model: type[models.Model],
     using: str,
-    instances: dict[tuple[str, str], Any] | None = None,
+    instances: Loaded | None = None,
 ) -> Any:
     """The row as it is now, or as it was when the event happened if it is gone."""
     if notification.event != "deleted":
@@ -346,9 +337,7 @@ def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
         return value
 
 
-def load_related(
-    notification: Notification, using: str, instances: dict[tuple[str, str], Any] | None = None
-) -> Any:
+def load_related(notification: Notification, using: str, instances: Loaded | None = None) -> Any:
     """The object added to or removed from a many-to-many relation, if it still exists."""
     if not notification.related_model:
         return None
@@ -359,5 +348,5 @@ def load_related(
     return model._default_manager.using(using).filter(pk=notification.related_pk).first()
 
 
-def _loaded(instances: dict[tuple[str, str], Any] | None, label: str, pk: str) -> Any:
+def _loaded(instances: Loaded | None, label: str, pk: str) -> Any:
     return None if instances is None else instances.get((label, pk))
