@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from django.db import DatabaseError, connections, models, transaction
@@ -39,21 +39,41 @@ def insert_rows(rows: list[Notification], using: str) -> None:
     elif len(rows) > 1 and len(rows) > connection.ops.bulk_batch_size(fields, rows):
         # More rows than one statement takes (SQLite's parameter limit): bulk_create batches
         # them, and the savepoint keeps the batches together.
-        _bulk_create_in_savepoint(rows, using)
+        with transaction.atomic(using=using):
+            Notification.objects.using(using).bulk_create(rows)
     elif connection.get_autocommit():
-        compiler = _compiler(rows, fields, connection)
-        returning = _returning_fields()
-        # django-stubs types returning_fields as names; Django takes (and passes) fields.
-        _set_returned(rows, compiler.execute_sql(returning), using)  # type: ignore[arg-type]
+        insert, params = _insert_statement(rows, fields, connection)
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(insert, params)
+            returned = cursor.fetchall()
+        _set_returned(rows, _converted(connection, returned), using)
     elif _sends_several_statements(connection):
         _insert_in_one_round_trip(rows, fields, connection, using)
     else:
-        _bulk_create_in_savepoint(rows, using)
+        _insert_in_savepoint(rows, fields, connection, using)
 
 
-def _bulk_create_in_savepoint(rows: list[Notification], using: str) -> None:
-    with transaction.atomic(using=using):
-        Notification.objects.using(using).bulk_create(rows)
+def _insert_in_savepoint(
+    rows: list[Notification],
+    fields: list[models.Field[Any, Any]],
+    connection: BaseDatabaseWrapper,
+    using: str,
+) -> None:
+    """What ``atomic()`` around the INSERT does, as three plain statements (on SQLite, in the
+    same process, they cost next to nothing; atomic() and bulk_create() cost more than the
+    INSERT itself)."""
+    insert, params = _insert_statement(rows, fields, connection)
+    name = connection.ops.quote_name(SAVEPOINT)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SAVEPOINT {name}")
+        try:
+            cursor.execute(insert, params)
+            returned = cursor.fetchall()
+        except Exception:
+            _roll_back_to(connection, name)
+            raise
+        cursor.execute(f"RELEASE SAVEPOINT {name}")
+    _set_returned(rows, _converted(connection, returned), using)
 
 
 def _insert_in_one_round_trip(
@@ -62,9 +82,7 @@ def _insert_in_one_round_trip(
     connection: BaseDatabaseWrapper,
     using: str,
 ) -> None:
-    compiler = _compiler(rows, fields, connection)
-    compiler.returning_fields = _returning_fields()
-    [(insert, params)] = compiler.as_sql()
+    insert, params = _insert_statement(rows, fields, connection)
     name = connection.ops.quote_name(SAVEPOINT)
     with connection.cursor() as cursor:
         try:
@@ -74,7 +92,7 @@ def _insert_in_one_round_trip(
             raise
         cursor.nextset()  # from the SAVEPOINT's result to the INSERT's
         returned = cursor.fetchall()
-    _set_returned(rows, _converted(compiler, returned), using)
+    _set_returned(rows, _converted(connection, returned), using)
 
 
 def _undo_failed_insert(connection: BaseDatabaseWrapper, name: str) -> None:
@@ -83,9 +101,14 @@ def _undo_failed_insert(connection: BaseDatabaseWrapper, name: str) -> None:
 
     if connection.connection.info.transaction_status != TransactionStatus.INERROR:
         return  # the error came before the server ran anything, e.g. adapting a value
+    _roll_back_to(connection, name)
+
+
+def _roll_back_to(connection: BaseDatabaseWrapper, name: str) -> None:
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            cursor.execute(f"RELEASE SAVEPOINT {name}")
     except DatabaseError:
         # What atomic() does when a rollback to its savepoint fails: the transaction cannot
         # go on, so the host's atomic() rolls it back instead of failing on its next query.
@@ -111,13 +134,44 @@ def _sends_several_statements(connection: BaseDatabaseWrapper) -> bool:
     return issubclass(raw.cursor_factory, psycopg.ClientCursor)
 
 
+def _insert_statement(
+    rows: list[Notification], fields: list[models.Field[Any, Any]], connection: BaseDatabaseWrapper
+) -> tuple[str, Sequence[Any]]:
+    """bulk_create's ``INSERT ... RETURNING`` and its parameters: the columns, pre_save()
+    values (``created_at``) and defaults. One row, the common case, takes SQL built once per
+    database: building it each time cost more than running it (docs/benchmarks.md)."""
+    if len(rows) == 1:
+        [row] = rows
+        params = [_prepared(field, row, connection) for field in fields]
+        table = Notification._meta.db_table
+        return _one_row_insert(connection.alias, connection.vendor, table), params
+    [(insert, many)] = _compiler(rows, fields, connection).as_sql()
+    return insert, many
+
+
+def _prepared(field: models.Field[Any, Any], row: Notification, connection: Any) -> Any:
+    """What SQLInsertCompiler passes for a plain value: pre_save(), then get_db_prep_save()."""
+    return field.get_db_prep_save(field.pre_save(row, True), connection)
+
+
+@lru_cache(maxsize=8)
+def _one_row_insert(using: str, vendor: str, table: str) -> str:
+    # Django's own SQL, for a row of defaults: only the parameters differ from row to row.
+    # vendor and table are in the key, for tests that point an alias at another database or
+    # the model at another table.
+    connection = connections[using]
+    [(insert, _)] = _compiler([Notification()], _insert_fields(), connection).as_sql()
+    return insert
+
+
 def _compiler(
     rows: list[Notification], fields: list[models.Field[Any, Any]], connection: BaseDatabaseWrapper
 ) -> SQLInsertCompiler:
-    """bulk_create's INSERT: its columns, pre_save() values (``created_at``) and defaults."""
     query = InsertQuery(Notification)
     query.insert_values(fields, list[models.Model](rows))
-    return cast(SQLInsertCompiler, query.get_compiler(connection=connection))
+    compiler = cast(SQLInsertCompiler, query.get_compiler(connection=connection))
+    compiler.returning_fields = _returning_fields()
+    return compiler
 
 
 @cache
@@ -134,7 +188,8 @@ def _returning_fields() -> Sequence[models.Field[Any, Any]]:
     return Notification._meta.db_returning_fields
 
 
-def _converted(compiler: SQLInsertCompiler, returned: list[Any]) -> Iterable[Sequence[Any]]:
+def _converted(connection: BaseDatabaseWrapper, returned: list[Any]) -> Iterable[Sequence[Any]]:
+    compiler = InsertQuery(Notification).get_compiler(connection=connection)
     table = Notification._meta.db_table
     converters = compiler.get_converters([f.get_col(table) for f in _returning_fields()])
     return compiler.apply_converters(returned, converters) if converters else returned

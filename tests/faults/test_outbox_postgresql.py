@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django_notify_tasks import notify, notify_bulk
 from django_notify_tasks.models import Notification
 from tests.conftest import make_user
+from tests.test_outbox import written_like_bulk_create
 from tests.testapp.models import Chat
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -179,3 +180,9 @@ def test_in_autocommit_the_insert_is_sent_alone(
     host, ours = statements  # before: BEGIN, INSERT, COMMIT for ours
     assert ours.startswith(f'INSERT INTO "{TABLE}"')
     assert enqueued == [[Notification.objects.get(object_pk=str(chat.pk)).pk]]
+
+
+@pytest.mark.parametrize("in_transaction", [True, False], ids=["in a transaction", "autocommit"])
+def test_one_row_is_stored_as_bulk_create_stores_it(in_transaction: bool) -> None:
+    ours, theirs = written_like_bulk_create(in_transaction)  # JSON as jsonb, times as timestamptz
+    assert ours == theirs

@@ -1,0 +1,65 @@
+"""What a run records on the rows it holds: one prepared UPDATE a result, guarded by the claim."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_notify_tasks import deliveries
+from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
+from django_notify_tasks.models import Delivery, Notification
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def held() -> Delivery:
+    notification = Notification.objects.create(
+        rule="r", event="created", model="testapp.chat", object_pk="1"
+    )
+    Delivery.objects.create(
+        notification=notification, channel="email", target="a@chat.example", error="earlier"
+    )
+    [delivery] = deliveries.claim(
+        list(Delivery.objects.values_list("pk", flat=True)), "email", "default"
+    )
+    return delivery
+
+
+def test_marking_sent_records_the_values_the_orm_would(held: Delivery) -> None:
+    outcome = deliveries.Outcome()
+    before = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        deliveries.mark_sent(held, outcome, "default", message_id="<m@chat.example>")
+    [statement] = [query["sql"] for query in queries.captured_queries]
+    assert statement.startswith("UPDATE")
+    row = Delivery.objects.get()
+    assert (row.status, row.error, row.message_id) == ("sent", "", "<m@chat.example>")
+    # An aware datetime goes in and comes back as the same instant, on SQLite as on PostgreSQL.
+    assert row.sent_at is not None and before <= row.sent_at <= timezone.now()
+    assert row.updated_at == row.sent_at
+    assert outcome.sent == [held.pk]
+
+
+def test_errors_are_recorded_with_their_reason(held: Delivery, settings: Any) -> None:
+    settings.NOTIFY_TASKS_MAX_RETRIES = 1
+    outcome = deliveries.Outcome()
+    deliveries.mark_error(held, TransientDeliveryError("421 busy"), outcome, "default")
+    assert Delivery.objects.values_list("status", "error").get() == ("retrying", "421 busy")
+    deliveries.mark_error(held, PermanentDeliveryError("550 no such user"), outcome, "default")
+    assert Delivery.objects.values_list("status", "error").get() == ("failed", "550 no such user")
+    assert (outcome.retry, outcome.failed) == ([held.pk], {held.pk: "550 no such user"})
+
+
+def test_a_row_another_run_took_over_is_left_as_that_run_wrote_it(held: Delivery) -> None:
+    Delivery.objects.update(claimed_at=timezone.now() - timedelta(days=1))  # held past the limit
+    [taken] = deliveries.claim([held.pk], "email", "default", takeable=deliveries.claim_expired())
+    deliveries.mark_sent(held, deliveries.Outcome(), "default")  # the first run, too late
+    deliveries.mark_error(held, PermanentDeliveryError("late"), deliveries.Outcome(), "default")
+    row = Delivery.objects.get()
+    assert (row.status, row.claim_token, row.sent_at) == ("sending", taken.claim_token, None)
