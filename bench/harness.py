@@ -40,7 +40,8 @@ class Bench:
     worker_env: dict[str, str]
 
     def worker(self, name: str) -> Any:
-        """A started ``celery worker --pool prefork -c 2`` on the default queue."""
+        """A started ``celery worker --pool prefork -c 2`` (``BENCH_CONCURRENCY``) on the
+        default queue."""
         from tests.workers import CeleryWorker
 
         worker = CeleryWorker(
@@ -49,6 +50,7 @@ class Bench:
             self.tmp / f"worker-{name}.log",
             settings_module="bench.settings",
             env=self.worker_env,
+            concurrency=int(self.worker_env.get("BENCH_CONCURRENCY") or 2),
         )
         worker.start()
         return worker

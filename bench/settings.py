@@ -52,7 +52,9 @@ POST_OFFICE = {
     "LOCK_FILE_NAME": os.environ.get("BENCH_POST_OFFICE_LOCK", "bench-post-office"),
 }
 
-# Ours: one rule, one recipient per notification, every NOTIFY_TASKS_* setting at its default.
+# Ours: one rule, one recipient per notification, every NOTIFY_TASKS_* setting at its default
+# but NOTIFY_TASKS_EMAIL_CONNECTIONS, which --email-connections sets (1, the default, if not).
+NOTIFY_TASKS_EMAIL_CONNECTIONS = int(os.environ.get("BENCH_EMAIL_CONNECTIONS") or 1)
 NOTIFY_TASKS_RULES = {
     "chat-created": {
         "model": "testapp.Chat",

@@ -11,12 +11,18 @@ A message is counted once per recipient (each benchmark message goes to an addre
 own): a copy of one already received counts under "copies", not as a message, so a case
 that sends a message twice gets no credit for it.
 
+``BENCH_SMTP_DELAY`` (seconds, 0 by default) holds each message's reply that long, as the
+round trips to a mail server elsewhere would (tens of milliseconds a message); sessions wait
+apart from one another, so what it measures is how many connections a case keeps busy.
+
 ``time.monotonic()`` is the system's CLOCK_MONOTONIC on Linux, so the bench process can
 subtract its own start time from the time of the last message.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -78,6 +84,8 @@ def serve() -> None:
         last: float = 0.0
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            if delay:
+                await asyncio.sleep(delay)
             recipients = tuple(envelope.rcpt_tos)
             if recipients in self.recipients:
                 self.copies += 1
@@ -86,6 +94,7 @@ def serve() -> None:
                 self.last = time.monotonic()
             return "250 Message accepted"
 
+    delay = float(os.environ.get("BENCH_SMTP_DELAY") or 0)
     handler = CountingHandler()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)

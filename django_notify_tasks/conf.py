@@ -14,6 +14,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     RULES: dict[str, Any] = {}
     EMAIL_FROM: str | None = None
     EMAIL_TIMEOUT: float = 10
+    EMAIL_CONNECTIONS = 1
     MAILER = "default"
     CENTRIFUGO_API_URL: str | None = None
     CENTRIFUGO_API_KEY: str | None = None
@@ -59,6 +60,10 @@ class AppSettings:
     @property
     def mailer(self) -> str:
         return self._get("MAILER", str)
+
+    @property
+    def email_connections(self) -> int:
+        return self._get("EMAIL_CONNECTIONS", int)
 
     @property
     def email_timeout(self) -> float:

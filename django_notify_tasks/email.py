@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import smtplib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,8 @@ from django_notify_tasks.paths import resolve_path
 from django_notify_tasks.rules import EmailSpec
 
 MAX_TARGET_LENGTH = 255  # Delivery.target
+
+logger = logging.getLogger(__name__)
 
 # Recipients ----------------------------------------------------------------------------------
 
@@ -301,7 +305,22 @@ def send_each(
     on_sent: Callable[[Delivery], None],
     on_error: Callable[[Delivery, Exception], None],
 ) -> None:
-    """Send every delivery over one backend connection, reporting each result."""
+    """Send every delivery over ``NOTIFY_TASKS_EMAIL_CONNECTIONS`` backend connections (one by
+    default), reporting each result from the calling thread."""
+    count = min(app_settings.email_connections, len(deliveries))
+    if count > 1:
+        _Connections(deliveries, count).send(on_sent, on_error)
+    else:
+        _send_over_one(deliveries, on_sent, on_error)
+
+
+def _send_over_one(
+    deliveries: Sequence[Delivery],
+    on_sent: Callable[[Delivery], None],
+    on_error: Callable[[Delivery, Exception], None],
+    stop: threading.Event | None = None,
+) -> None:
+    """Send one delivery after another over one backend connection, until ``stop`` is set."""
     if not deliveries:
         return
     try:
@@ -316,6 +335,8 @@ def send_each(
         return
     try:
         for delivery in deliveries:
+            if stop is not None and stop.is_set():
+                return
             try:
                 send_message(backend, delivery)
             except (TransientDeliveryError, PermanentDeliveryError) as exc:
@@ -324,3 +345,92 @@ def send_each(
                 on_sent(delivery)
     finally:
         _close_quietly(backend)
+
+
+class _Connections:
+    """Several connections, each sending its share from a thread of its own, while the
+    calling thread records every result (the database work stays on the task's connection).
+
+    A connection sends its next message only once its last one is recorded, so at most one
+    accepted, unrecorded message per connection can be sent again after a crash. The soft
+    time limit (an exception raised in the calling thread, wherever it is) stops them: each
+    finishes the message it is sending, every result is recorded, and the exception goes on.
+    A result stays in ``waiting`` until it is recorded, so the exception cannot lose one.
+    """
+
+    def __init__(self, deliveries: Sequence[Delivery], count: int) -> None:
+        self.changed = threading.Condition()
+        # A result (delivery, error) by the event its connection waits on, until recorded.
+        self.waiting: dict[threading.Event, tuple[Delivery, Exception | None]] = {}
+        self.running = count
+        self.stop = threading.Event()
+        self.abandoned = False
+        self.threads = [
+            threading.Thread(
+                target=self._send_share,
+                args=(deliveries[n::count],),
+                daemon=True,
+                name=f"notify-tasks-email-{n + 1}",
+            )  # fmt: skip
+            for n in range(count)
+        ]
+
+    def send(
+        self, on_sent: Callable[[Delivery], None], on_error: Callable[[Delivery, Exception], None]
+    ) -> None:
+        for thread in self.threads:
+            thread.start()
+        try:
+            self._record(on_sent, on_error)
+        except BaseException:
+            self.stop.set()
+            try:
+                self._record(on_sent, on_error)  # what the connections are finishing
+            except BaseException:
+                self._abandon()  # the database is gone as well: let the threads end
+                raise
+            raise
+
+    def _record(
+        self, on_sent: Callable[[Delivery], None], on_error: Callable[[Delivery, Exception], None]
+    ) -> None:
+        while True:
+            with self.changed:
+                while not self.waiting and self.running:
+                    self.changed.wait()
+                if not self.waiting:
+                    return  # every connection has ended, each result recorded
+                recorded, (delivery, error) = next(iter(self.waiting.items()))
+            if not recorded.is_set():
+                try:
+                    on_sent(delivery) if error is None else on_error(delivery, error)
+                finally:
+                    recorded.set()
+            with self.changed:
+                del self.waiting[recorded]
+
+    def _abandon(self) -> None:
+        with self.changed:
+            self.abandoned = True
+            for recorded in self.waiting:
+                recorded.set()
+            self.waiting.clear()
+
+    def _send_share(self, share: Sequence[Delivery]) -> None:
+        def report(delivery: Delivery, error: Exception | None = None) -> None:
+            recorded = threading.Event()
+            with self.changed:
+                if self.abandoned:
+                    return  # no one will record it: the run gives it back as unsent
+                self.waiting[recorded] = (delivery, error)
+                self.changed.notify()
+            recorded.wait()
+
+        try:
+            _send_over_one(share, report, report, self.stop)
+        except Exception:  # a bug here must not leave the task waiting for this thread
+            logger.exception("An email connection thread failed.")
+        finally:
+            with self.changed:
+                self.running -= 1
+                self.changed.notify()

@@ -151,6 +151,7 @@ def test_e010_rule_sends_nothing(settings: Any) -> None:
         ("TIME_LIMIT", "90"),
         ("MAX_RETRIES", -1),
         ("RETENTION_DAYS", True),
+        ("EMAIL_CONNECTIONS", 0),
         ("QUEUE", ""),
     ],
 )

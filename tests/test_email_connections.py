@@ -1,0 +1,172 @@
+"""NOTIFY_TASKS_EMAIL_CONNECTIONS: a run sends its batch over several connections at once.
+
+Each connection sends from a thread of its own; every result is recorded from the task's
+thread, and a connection sends its next message only once its last one is recorded, so a
+crash can leave at most one accepted, unrecorded message per connection.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.mail.backends.base import BaseEmailBackend
+
+from django_notify_tasks import email, tasks
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.models import Delivery, Notification
+from tests.services import SmtpServer, wait_for
+from tests.test_email_backends import use_backend
+
+pytestmark = pytest.mark.django_db
+
+
+def claimed_rows(count: int) -> list[int]:
+    notification = Notification.objects.create(
+        rule="r", event="created", model="testapp.chat", object_pk="1"
+    )
+    Delivery.objects.bulk_create(
+        Delivery(
+            notification=notification,
+            channel="email",
+            target=f"m{n}@chat.example",
+            subject="s",
+            body="b",
+        )  # fmt: skip
+        for n in range(count)
+    )
+    return list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+
+
+class CheckingBackend(BaseEmailBackend):
+    """Sends nothing; notes, per connection, whether its last message was recorded before
+    it was handed the next one. ``hook`` runs in the sending thread, after each message."""
+
+    recorded: ClassVar[set[str]] = set()
+    accepted: ClassVar[list[str]] = []
+    early: ClassVar[list[str]] = []  # sent while the connection's last one was unrecorded
+    threads: ClassVar[set[str]] = set()
+    hook: ClassVar[Any] = None
+
+    def open(self) -> bool:
+        self.last: str | None = None
+        return True
+
+    def send_messages(self, email_messages: Any) -> int:
+        [message] = email_messages
+        if self.last is not None and self.last not in self.recorded:
+            self.early.append(message.to[0])
+        self.threads.add(threading.current_thread().name)
+        self.accepted.append(message.to[0])
+        self.last = message.to[0]
+        if CheckingBackend.hook is not None:
+            CheckingBackend.hook(len(self.accepted))
+        return 1
+
+
+@pytest.fixture
+def checking(settings: Any) -> Iterator[type[CheckingBackend]]:
+    use_backend(settings, f"{__name__}.CheckingBackend")
+    settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 3
+    CheckingBackend.recorded, CheckingBackend.accepted = set(), []
+    CheckingBackend.early, CheckingBackend.threads, CheckingBackend.hook = [], set(), None
+    yield CheckingBackend
+
+
+def test_the_default_is_one_connection() -> None:
+    assert app_settings.email_connections == 1
+
+
+def test_a_batch_goes_out_over_several_smtp_connections_each_message_once(
+    settings: Any, smtp_server: SmtpServer
+) -> None:
+    settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 3
+    ids = claimed_rows(10)
+    outcome = tasks.send_batch(ids, "email", "default")
+    assert sorted(outcome.sent) == ids and not outcome.retry and not outcome.failed
+    assert smtp_server.handler.connections == 3
+    received = sorted(m.envelope_to[0] for m in smtp_server.messages)
+    assert received == sorted(f"m{n}@chat.example" for n in range(10))
+    rows = Delivery.objects.all()
+    assert {row.status for row in rows} == {"sent"}
+    assert {row.message_id for row in rows} == {m.message_id for m in smtp_server.messages}
+
+
+def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
+    checking: type[CheckingBackend],
+) -> None:
+    deliveries = list(Delivery.objects.filter(pk__in=claimed_rows(12)).select_related())
+    recorders: set[str] = set()
+
+    def on_sent(delivery: Delivery) -> None:
+        recorders.add(threading.current_thread().name)
+        checking.recorded.add(delivery.target)
+
+    email.send_each(deliveries, on_sent, lambda delivery, error: pytest.fail(str(error)))
+    assert sorted(checking.accepted) == sorted(d.target for d in deliveries)
+    assert len(checking.threads) == 3 and threading.current_thread().name not in checking.threads
+    assert recorders == {threading.current_thread().name}  # the database work stays here
+    assert checking.early == []  # never more than one unrecorded message per connection
+
+
+def test_one_connection_the_default_sends_from_the_calling_thread(
+    checking: type[CheckingBackend], settings: Any
+) -> None:
+    settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 1
+    tasks.send_batch(claimed_rows(4), "email", "default")
+    assert checking.threads == {threading.current_thread().name}
+
+
+def test_the_soft_time_limit_stops_every_connection_and_nothing_sent_is_left_unrecorded(
+    checking: type[CheckingBackend],
+) -> None:
+    raised: list[int] = []
+
+    def waiting_for_results(frame: Any) -> bool:
+        return frame is not None and (frame.f_code.co_filename, frame.f_code.co_name) == (
+            threading.__file__,
+            "wait",
+        )
+
+    def out_of_time(signum: int, frame: Any) -> None:
+        # As billiard's SIGUSR1 handler does, in the calling thread, while it waits for the
+        # connections' results (where it spends its idle time). The limit striking while it
+        # records a result leaves that row as the one-connection run does (in "sending",
+        # for the sweeper): not this test's subject.
+        if not raised and waiting_for_results(frame):
+            raised.append(len(checking.accepted))
+            raise SoftTimeLimitExceeded
+
+    def hook(accepted: int) -> None:
+        if accepted == 4:  # from a sending thread, with a message accepted and unrecorded
+            main = threading.main_thread().ident or 0
+            wait_for(lambda: waiting_for_results(sys._current_frames().get(main)),
+                     message="the calling thread waiting for results")  # fmt: skip
+            signal.pthread_kill(main, signal.SIGUSR1)
+
+    checking.hook = hook
+    previous = signal.signal(signal.SIGUSR1, out_of_time)
+    try:
+        outcome = tasks.send_batch(claimed_rows(30), "email", "default")
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert outcome.out_of_time and raised
+    sent = set(Delivery.objects.filter(status="sent").values_list("target", flat=True))
+    assert sent == set(checking.accepted)  # each message that went out is recorded as sent
+    assert 4 <= len(sent) < 30
+    left = Delivery.objects.exclude(status="sent")
+    assert {row.status for row in left} == {"retrying"}  # given back, none stuck in sending
+    assert sorted(outcome.retry) == sorted(row.pk for row in left)
+
+
+def test_a_connection_that_cannot_open_fails_only_its_share(settings: Any) -> None:
+    use_backend(settings, "no.such.Backend")
+    settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 2
+    outcome = tasks.send_batch(claimed_rows(5), "email", "default")
+    assert len(outcome.failed) == 5
+    assert all(reason.startswith("email backend: ") for reason in outcome.failed.values())
