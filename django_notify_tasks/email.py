@@ -371,7 +371,7 @@ class _Connections:
                 args=(deliveries[n::count],),
                 daemon=True,
                 name=f"notify-tasks-email-{n + 1}",
-            )  # fmt: skip
+            )
             for n in range(count)
         ]
 
