@@ -100,7 +100,9 @@ def test_a_batch_goes_out_over_several_smtp_connections_each_message_once(
 def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
     checking: type[CheckingBackend],
 ) -> None:
-    deliveries = list(Delivery.objects.filter(pk__in=claimed_rows(12)).select_related())
+    deliveries = list(
+        Delivery.objects.filter(pk__in=claimed_rows(12)).select_related("notification")
+    )
     recorders: set[str] = set()
 
     def on_sent(delivery: Delivery) -> None:

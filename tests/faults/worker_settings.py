@@ -8,3 +8,5 @@ from tests.settings import *  # noqa: F403
 globals().update(
     fault_settings(int(os.environ["FAULTS_SMTP_PORT"]), os.environ["FAULTS_CENTRIFUGO_URL"])
 )
+# One test restarts the worker with several connections per run (test_worker_killed.py).
+NOTIFY_TASKS_EMAIL_CONNECTIONS = int(os.environ.get("FAULTS_EMAIL_CONNECTIONS") or 1)
