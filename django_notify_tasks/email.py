@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
+import queue
 import smtplib
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,6 @@ from django_notify_tasks.rules import EmailSpec
 
 MAX_TARGET_LENGTH = 255  # Delivery.target
 
-logger = logging.getLogger(__name__)
 
 # Recipients ----------------------------------------------------------------------------------
 
@@ -347,24 +347,44 @@ def _send_over_one(
         _close_quietly(backend)
 
 
+WAKE_INTERVAL = 0.2  # seconds: the longest a lost wake-up delays a connection or the run
+
+
+class _Result:
+    """One connection's result, waiting for the calling thread to record it."""
+
+    __slots__ = ("delivery", "done", "error", "wake")
+
+    def __init__(self, delivery: Delivery, error: Exception | None) -> None:
+        self.delivery, self.error = delivery, error
+        self.done = False  # the truth; ``wake`` only saves the connection a wait
+        self.wake = threading.Event()
+
+
 class _Connections:
     """Several connections, each sending its share from a thread of its own, while the
-    calling thread records every result (the database work stays on the task's connection).
+    calling thread records every result (the package's database work stays on the task's
+    connection).
 
     A connection sends its next message only once its last one is recorded, so at most one
     accepted, unrecorded message per connection can be sent again after a crash. The soft
-    time limit (an exception raised in the calling thread, wherever it is) stops them: each
-    finishes the message it is sending, every result is recorded, and the exception goes on.
-    A result stays in ``waiting`` until it is recorded, so the exception cannot lose one.
+    time limit is an exception raised in the calling thread wherever it is, so that thread
+    waits with nothing but a lock and a queue (a Condition can be left broken by it), every
+    result stays in ``waiting`` until recorded, and each wait has a timeout: an exception
+    that lands between two steps costs a wake-up, at worst a result recorded twice (the
+    same UPDATE), never a result lost or a thread left waiting. When it comes, every
+    connection stops after the message it is sending, and those results are recorded for
+    up to ``NOTIFY_TASKS_EMAIL_TIMEOUT`` (well inside the hard limit, see ``_drain_time``);
+    then the exception goes on, and the rows not recorded are given back.
     """
 
     def __init__(self, deliveries: Sequence[Delivery], count: int) -> None:
-        self.changed = threading.Condition()
-        # A result (delivery, error) by the event its connection waits on, until recorded.
-        self.waiting: dict[threading.Event, tuple[Delivery, Exception | None]] = {}
-        self.running = count
+        self.lock = threading.Lock()
+        self.waiting: list[_Result] = []
+        self.doorbell: queue.SimpleQueue[None] = queue.SimpleQueue()  # a wake-up, no data
         self.stop = threading.Event()
         self.abandoned = False
+        self.failure: Exception | None = None
         self.threads = [
             threading.Thread(
                 target=self._send_share,
@@ -378,59 +398,74 @@ class _Connections:
     def send(
         self, on_sent: Callable[[Delivery], None], on_error: Callable[[Delivery, Exception], None]
     ) -> None:
-        for thread in self.threads:
-            thread.start()
         try:
+            for thread in self.threads:
+                thread.start()
             self._record(on_sent, on_error)
         except BaseException:
             self.stop.set()
             try:
-                self._record(on_sent, on_error)  # what the connections are finishing
-            except BaseException:
-                self._abandon()  # the database is gone as well: let the threads end
-                raise
+                self._record(on_sent, on_error, until=time.monotonic() + _drain_time())
+            finally:
+                self._abandon()  # a connection still sending gives up waiting for a record
             raise
+        if self.failure is not None:  # as with one connection: the task fails with it
+            raise self.failure
 
     def _record(
-        self, on_sent: Callable[[Delivery], None], on_error: Callable[[Delivery, Exception], None]
+        self,
+        on_sent: Callable[[Delivery], None],
+        on_error: Callable[[Delivery, Exception], None],
+        until: float | None = None,
     ) -> None:
-        while True:
-            with self.changed:
-                while not self.waiting and self.running:
-                    self.changed.wait()
-                if not self.waiting:
-                    return  # every connection has ended, each result recorded
-                recorded, (delivery, error) = next(iter(self.waiting.items()))
-            if not recorded.is_set():
+        while until is None or time.monotonic() < until:
+            with self.lock:
+                result = self.waiting[0] if self.waiting else None
+            if result is None:
+                if not any(thread.is_alive() for thread in self.threads):
+                    return  # a connection ends only once its results are recorded
+                with contextlib.suppress(queue.Empty):
+                    self.doorbell.get(timeout=WAKE_INTERVAL)
+                continue
+            if not result.done:
                 try:
-                    on_sent(delivery) if error is None else on_error(delivery, error)
+                    if result.error is None:
+                        on_sent(result.delivery)
+                    else:
+                        on_error(result.delivery, result.error)
                 finally:
-                    recorded.set()
-            with self.changed:
-                del self.waiting[recorded]
+                    result.done = True
+                    result.wake.set()
+            with self.lock:
+                self.waiting.remove(result)
 
     def _abandon(self) -> None:
-        with self.changed:
+        with self.lock:
             self.abandoned = True
-            for recorded in self.waiting:
-                recorded.set()
-            self.waiting.clear()
 
     def _send_share(self, share: Sequence[Delivery]) -> None:
         def report(delivery: Delivery, error: Exception | None = None) -> None:
-            recorded = threading.Event()
-            with self.changed:
+            result = _Result(delivery, error)
+            with self.lock:
                 if self.abandoned:
-                    return  # no one will record it: the run gives it back as unsent
-                self.waiting[recorded] = (delivery, error)
-                self.changed.notify()
-            recorded.wait()
+                    return  # the run has ended; it gave this row back unrecorded
+                self.waiting.append(result)
+            self.doorbell.put(None)
+            while not result.done and not self.abandoned:
+                result.wake.wait(WAKE_INTERVAL)
 
         try:
             _send_over_one(share, report, report, self.stop)
-        except Exception:  # a bug here must not leave the task waiting for this thread
-            logger.exception("An email connection thread failed.")
+        except Exception as exc:  # a bug: the run fails with it once the others are recorded
+            self.failure = exc
+            self.stop.set()
         finally:
-            with self.changed:
-                self.running -= 1
-                self.changed.notify()
+            self.doorbell.put(None)
+
+
+def _drain_time() -> float:
+    """How long a stopped run records what its connections are finishing: one email timeout
+    (a message in flight gets that long to be answered), within half the time between the
+    soft and the hard limit, so the run gives the rest back before it is killed."""
+    gap = app_settings.time_limit - app_settings.soft_time_limit
+    return max(0.0, min(app_settings.email_timeout, gap / 2))

@@ -119,11 +119,15 @@ def send_batch(ids: list[int], channel: str, using: str) -> deliveries.Outcome:
     handled: set[int] = set()
 
     def sent(delivery: Delivery) -> None:
+        if delivery.pk in handled:
+            return  # reported twice: a soft time limit between recording and its mark
         handled.add(delivery.pk)
         extra = {"message_id": email.message_id(delivery)} if channel == "email" else {}
         deliveries.mark_sent(delivery, outcome, using, **extra)
 
     def failed(delivery: Delivery, error: Exception) -> None:
+        if delivery.pk in handled:
+            return
         handled.add(delivery.pk)
         deliveries.mark_error(delivery, error, outcome, using)
 
