@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.browser.demo_stack import OWN_PREFIXES, READY_LINE  # noqa: E402
-from tests.services import free_port  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = 600  # seconds: give up well after the two-minute target, to print the figure

@@ -1,7 +1,7 @@
 """What the email benchmarks share: a database, Redis, the SMTP counter and a real worker.
 
-The services are the test suite's own (tests/services.py, tests/postgres.py,
-tests/workers.py). ``open_bench(db)`` must run before Django is set up: the settings
+The services are the test suite's own (tests/support/services.py, tests/support/postgres.py,
+tests/support/workers.py). ``open_bench(db)`` must run before Django is set up: the settings
 (bench/settings.py over tests/settings.py) read the database, ports and paths from the
 environment it prepares, and the worker subprocess gets the same environment.
 """
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.smtp_counter import SmtpCounter  # noqa: E402
-from tests.services import free_port  # noqa: E402
+from tests.support.services import free_port  # noqa: E402
 
 MB = 1024
 
@@ -42,7 +42,7 @@ class Bench:
     def worker(self, name: str) -> Any:
         """A started ``celery worker --pool prefork -c 2`` (``BENCH_CONCURRENCY``) on the
         default queue."""
-        from tests.workers import CeleryWorker
+        from tests.support.workers import CeleryWorker
 
         worker = CeleryWorker(
             self.app,
@@ -69,7 +69,7 @@ class Bench:
 
     def wait_for_messages(self, count: int, timeout: float, worker: Any = None) -> float:
         """Poll the SMTP server until it has ``count`` messages; the time of the last one."""
-        from tests.services import wait_for
+        from tests.support.services import wait_for
 
         def arrived() -> bool:
             return self.smtp.stats()[0] >= count
@@ -108,13 +108,13 @@ def open_bench(db: str, **worker_env: str) -> Iterator[Bench]:
         from django.conf import settings
         from django.core.management import call_command
 
-        from tests.services import RedisServer
+        from tests.support.services import RedisServer
 
         call_command("migrate", verbosity=0)
         redis = RedisServer(settings.REDIS_TEST_PORT)
         redis.start()
         stack.callback(redis.stop)
-        from tests.celery_app import app
+        from tests.support.celery_app import app
 
         names = ("BENCH_SMTP_PORT", "BENCH_POST_OFFICE_LOCK", *worker_env)
         yield Bench(db, smtp, app, tmp, {name: os.environ[name] for name in names})
@@ -122,10 +122,10 @@ def open_bench(db: str, **worker_env: str) -> Iterator[Bench]:
 
 @contextlib.contextmanager
 def postgres_cluster() -> Iterator[None]:
-    """tests/postgres.py's cluster on a free port, with the database the settings name."""
+    """tests/support/postgres.py's cluster on a free port, with the database the settings name."""
     import psycopg
 
-    from tests.postgres import PostgresCluster
+    from tests.support.postgres import PostgresCluster
 
     port = free_port()
     os.environ["NOTIFY_TASKS_TEST_PG_PORT"] = str(port)

@@ -1,6 +1,6 @@
 """Fan-out of one notification to 1,000 personal channels: our path against one publish each.
 
-Both run in the same process against the same Centrifugo double (tests/centrifugo.py), with
+Both run in the same process against the same Centrifugo double (tests/support/centrifugo.py), with
 the real cent client. Prints HTTP requests made and wall time for each, and the ratios.
 
     .venv/bin/python bench/realtime_fanout.py [--channels 1000] [--rounds 5]
@@ -25,9 +25,9 @@ django.setup()
 from cent import Client, PublishRequest  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from django_notify_tasks import realtime  # noqa: E402
+from django_notify_tasks.channels.realtime import publish as realtime  # noqa: E402
 from django_notify_tasks.models import Delivery  # noqa: E402
-from tests.centrifugo import CentrifugoDouble  # noqa: E402
+from tests.support.centrifugo import CentrifugoDouble  # noqa: E402
 
 KEY = "bench-key"
 PAYLOAD = '{"text":"bob joined Gardening","notification":1}'

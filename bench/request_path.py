@@ -11,7 +11,7 @@ The cases take turns in blocks of --saves, --rounds times, in a rotating order, 
 drift and other load on the machine hit every case alike; each case's figure is the median
 of its blocks, and the ratio's range is that of the per-round ratios. It also lists what one
 save with the rule sends, as Django logs it (on PostgreSQL, one round trip an entry). Runs on
-SQLite (a file, WAL) and PostgreSQL (a throwaway cluster, tests/postgres.py), each in a
+SQLite (a file, WAL) and PostgreSQL (a throwaway cluster, tests/support/postgres.py), each in a
 process of its own, through bench/harness.py.
 
     make bench BENCHMARKS=request_path

@@ -28,7 +28,7 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = SMTP_HOST, SMTP_PORT, 10
 
-# PostgreSQL runs with fsync off (tests/postgres.py); SQLite's counterpart is WAL's usual
+# PostgreSQL runs with fsync off (tests/support/postgres.py); SQLite's counterpart is WAL's usual
 # synchronous=NORMAL (no fsync at each commit), for every case alike.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["OPTIONS"]["init_command"] += "PRAGMA synchronous=NORMAL;"  # noqa: F405

@@ -72,7 +72,7 @@ def serve() -> None:
     sys.path.insert(0, str(ROOT))
     from aiosmtpd.controller import Controller
 
-    from tests.services import SmtpHandler, free_port
+    from tests.support.services import SmtpHandler, free_port
 
     @dataclass
     class CountingHandler(SmtpHandler):

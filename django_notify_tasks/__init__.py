@@ -22,7 +22,7 @@ def notify(
     using: str | None = None,
 ) -> list[int]:
     """Record a notification for ``rule_name`` as a signal would; returns the new ids."""
-    from django_notify_tasks.signals import record
+    from django_notify_tasks.recording import record
 
     return record(rule_name, [instance], event=event, related=related, using=using)
 
@@ -31,6 +31,6 @@ def notify_bulk(
     rule_name: str, instances: Iterable[Model], *, event: str = "manual", using: str | None = None
 ) -> list[int]:
     """Record one notification per instance with a single INSERT; returns the new ids."""
-    from django_notify_tasks.signals import record
+    from django_notify_tasks.recording import record
 
     return record(rule_name, list(instances), event=event, using=using)

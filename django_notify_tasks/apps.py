@@ -1,4 +1,4 @@
-"""App configuration: load settings, register checks, connect receivers."""
+"""App configuration: load settings, register checks, connect receivers, register the tasks."""
 
 from __future__ import annotations
 
@@ -15,26 +15,19 @@ class NotifyTasksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.core import checks as django_checks
+        # conf puts the defaults on settings; tasks registers the shared tasks, which the
+        # package then queues by name (dispatch.enqueue), in web processes too.
+        from django_notify_tasks import conf, signals, tasks  # noqa: F401
+        from django_notify_tasks.checks.registry import register_checks
 
-        from django_notify_tasks import checks, conf, signals  # noqa: F401 - conf sets defaults
-        from django_notify_tasks.beat_sync import check_database_scheduler
-        from django_notify_tasks.reports import checks as report_checks
-
-        django_checks.register(checks.check_settings)
-        django_checks.register(checks.check_rules)
-        django_checks.register(checks.check_realtime)
-        django_checks.register(checks.check_beat)
-        django_checks.register(checks.check_mailer)
-        django_checks.register(check_database_scheduler)
-        django_checks.register(report_checks.check_reports)
+        register_checks()
         signals.connect_receivers()
         setting_changed.connect(on_setting_changed, dispatch_uid="django_notify_tasks.rules")
 
 
 def on_setting_changed(setting: str, **kwargs: Any) -> None:
-    """Reconnect receivers when a test overrides ``NOTIFY_TASKS_RULES``."""
-    if setting == "NOTIFY_TASKS_RULES":
+    """Reconnect receivers when a test overrides the rules or the channels."""
+    if setting in ("NOTIFY_TASKS_RULES", "NOTIFY_TASKS_CHANNELS"):
         from django_notify_tasks.signals import connect_receivers
 
         connect_receivers()

@@ -13,22 +13,22 @@ from celery.schedules import crontab
 
 from django_notify_tasks.exceptions import NotifyTasksError
 
-PREFIX = "notify-tasks-"
+ENTRY_PREFIX = "notify-tasks-"
 
 BUNDLED: dict[str, dict[str, Any]] = {
-    f"{PREFIX}redispatch-stale": {
+    f"{ENTRY_PREFIX}redispatch-stale": {
         "task": "django_notify_tasks.redispatch_stale",
         "schedule": 60.0,
     },
-    f"{PREFIX}user-count-report": {
+    f"{ENTRY_PREFIX}user-count-report": {
         "task": "django_notify_tasks.user_count_report",
         "schedule": 300.0,
     },
-    f"{PREFIX}activity-digest": {
+    f"{ENTRY_PREFIX}activity-digest": {
         "task": "django_notify_tasks.activity_digest",
         "schedule": crontab(hour=6, minute=0),
     },
-    f"{PREFIX}purge-old": {
+    f"{ENTRY_PREFIX}purge-old": {
         "task": "django_notify_tasks.purge_old",
         "schedule": crontab(hour=3, minute=30),
     },

@@ -1,6 +1,6 @@
 """Write the beat schedule into django-celery-beat's tables, for its DatabaseScheduler.
 
-Rows are matched by name. The sync owns the rows whose name starts with ``beat.PREFIX``: it
+Rows are matched by name. The sync owns the rows whose name starts with ``beat.ENTRY_PREFIX``: it
 creates, updates and deletes those, and never touches any other row (entries added through
 ``NOTIFY_TASKS_BEAT_SCHEDULE`` under another name are created and updated, never deleted).
 ``enabled`` is set only when a row is created, so an entry an admin disabled stays disabled.
@@ -17,12 +17,10 @@ from typing import Any
 
 from celery import schedules
 from django.apps import apps
-from django.conf import settings
-from django.core.checks import CheckMessage, Warning
 from django.db import transaction
 from django.db.models import Q
 
-from django_notify_tasks.beat import PREFIX, beat_schedule
+from django_notify_tasks.beat import ENTRY_PREFIX, beat_schedule
 from django_notify_tasks.exceptions import NotifyTasksError
 
 DESCRIPTION = (
@@ -274,7 +272,7 @@ def sync_beat(
     wanted = [to_wanted(name, entry) for name, entry in (entries or beat_schedule()).items()]
     names = {want.name for want in wanted}
     with transaction.atomic():
-        ours = Q(name__in=names) | Q(name__startswith=PREFIX)
+        ours = Q(name__in=names) | Q(name__startswith=ENTRY_PREFIX)
         found = models.PeriodicTask.objects.filter(ours).select_related("interval", "crontab")
         rows = {row.name: row for row in found}
         changes = [_sync_one(want, rows.get(want.name), models, dry_run) for want in wanted]
@@ -297,25 +295,3 @@ def _sync_one(want: Wanted, row: Any, models: Any, dry_run: bool) -> Change:
         want.write(row, models)
     action = "update" if differing else "keep"
     return Change(action, want.name, ", ".join(differing) or str(want.schedule), row.enabled)
-
-
-# The system check -----------------------------------------------------------------------------
-
-
-def check_database_scheduler(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """W009: the bundled entries in ``CELERY_BEAT_SCHEDULE`` while beat uses the database."""
-    scheduler = str(getattr(settings, "CELERY_BEAT_SCHEDULER", None) or "")
-    entries = getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {}
-    ours = sorted(str(name) for name in entries if str(name).startswith(PREFIX))
-    if not ours or not (scheduler.startswith("django_celery_beat") or scheduler == "django"):
-        return []
-    return [
-        Warning(
-            f"CELERY_BEAT_SCHEDULE should not hold the package's entries ({ours!r}) when beat "
-            f"runs django-celery-beat's scheduler ({scheduler!r}): it rewrites them at every "
-            "start, undoing admin changes, and never deletes one you remove.",
-            hint="Remove them from CELERY_BEAT_SCHEDULE (and install(app) from the Celery "
-            "app) and run manage.py notify_tasks_sync_beat at each deployment instead.",
-            id="django_notify_tasks.W009",
-        )
-    ]

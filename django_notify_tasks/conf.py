@@ -1,4 +1,8 @@
-"""Settings: literal defaults declared with django-appconf, read live through ``app_settings``."""
+"""Settings: literal defaults declared with django-appconf, read live through ``app_settings``.
+
+Every setting the package reads goes through ``app_settings``, its own ``NOTIFY_TASKS_*``
+settings and the few of Django's and Celery's it looks at, so each default is written once.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     BEAT_SCHEDULE: dict[str, Any] = {}
     RETENTION_DAYS = 30
     DIGEST_CHANNEL: str | None = "staff:digest"
+    CHANNELS: list[str] = []
 
     class Meta:
         prefix = "notify_tasks"
@@ -56,6 +61,15 @@ class AppSettings:
     @property
     def email_from(self) -> str:
         return self._get("EMAIL_FROM", str) or str(settings.DEFAULT_FROM_EMAIL)
+
+    @property
+    def email_from_setting(self) -> str | None:
+        """``NOTIFY_TASKS_EMAIL_FROM`` as set, without the fallback to DEFAULT_FROM_EMAIL."""
+        return self._get("EMAIL_FROM", str)
+
+    @property
+    def channels(self) -> list[str]:
+        return self._get("CHANNELS", list)
 
     @property
     def mailer(self) -> str:
@@ -140,6 +154,47 @@ class AppSettings:
     @property
     def redispatch_after(self) -> float:
         return self._get("REDISPATCH_AFTER", float)
+
+    # Django's and Celery's settings the package reads (their defaults, written once) --------
+
+    @property
+    def default_from_email(self) -> str:
+        return str(settings.DEFAULT_FROM_EMAIL)
+
+    @property
+    def django_mailers(self) -> dict[str, Any] | None:
+        """Django 6.1's ``MAILERS``, or None where it is not set."""
+        return getattr(settings, "MAILERS", None)
+
+    @property
+    def admins(self) -> list[str]:
+        """``ADMINS`` as addresses: Django 6 lists strings, older settings (name, address)."""
+        entries = getattr(settings, "ADMINS", None) or []
+        return [entry if isinstance(entry, str) else entry[1] for entry in entries]
+
+    @property
+    def email_subject_prefix(self) -> str:
+        return str(getattr(settings, "EMAIL_SUBJECT_PREFIX", ""))
+
+    @property
+    def csrf_trusted_origins(self) -> list[str]:
+        return list(getattr(settings, "CSRF_TRUSTED_ORIGINS", None) or [])
+
+    @property
+    def broker_transport_options(self) -> dict[str, Any]:
+        return dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {})
+
+    @property
+    def celery_result_backend(self) -> str | None:
+        return getattr(settings, "CELERY_RESULT_BACKEND", None)
+
+    @property
+    def celery_beat_scheduler(self) -> str:
+        return str(getattr(settings, "CELERY_BEAT_SCHEDULER", None) or "")
+
+    @property
+    def celery_beat_schedule(self) -> dict[str, Any]:
+        return dict(getattr(settings, "CELERY_BEAT_SCHEDULE", None) or {})
 
 
 app_settings = AppSettings()

@@ -1,4 +1,9 @@
-"""Hand work to the broker: the only place that calls ``apply_async``, and it never raises."""
+"""Hand work to the broker: the only place that calls ``apply_async``, and it never raises.
+
+Tasks are named, not imported: the worker-side modules that queue tasks are what
+``tasks.py`` calls, so importing it here would make a cycle. ``apps.ready()`` imports
+``tasks`` so that every task is registered by the time a name is looked up.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from celery import current_app
 from django.db import DEFAULT_DB_ALIAS
 
 from django_notify_tasks.conf import app_settings
@@ -29,19 +35,25 @@ def time_limits() -> dict[str, float]:
     }
 
 
-def enqueue(task: Any, args: Sequence[Any], using: str = DEFAULT_DB_ALIAS, **options: Any) -> bool:
-    """Send ``task`` with ids as arguments; log and return False when the broker refuses."""
+PROCESS_NOTIFICATION = "django_notify_tasks.process_notification"
+
+
+def enqueue(
+    task_name: str, args: Sequence[Any], using: str = DEFAULT_DB_ALIAS, **options: Any
+) -> bool:
+    """Send the task ``task_name`` with ids as arguments; log and return False when the
+    broker refuses."""
     kwargs = {} if using == DEFAULT_DB_ALIAS else {"using": using}
     if app_settings.queue:
         options.setdefault("queue", app_settings.queue)
     try:
-        task.apply_async(
+        current_app.tasks[task_name].apply_async(
             tuple(args), kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY, **options
         )
     except Exception:
         logger.warning(
             "Could not send %s%r to the broker; the sweeper will re-send it.",
-            task.name,
+            task_name,
             tuple(args),
             exc_info=True,
         )
@@ -51,10 +63,8 @@ def enqueue(task: Any, args: Sequence[Any], using: str = DEFAULT_DB_ALIAS, **opt
 
 def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_DB_ALIAS) -> None:
     """Queue ``process_notification`` for each id, stopping at the first broker failure."""
-    from django_notify_tasks.tasks import process_notification
-
     for position, notification_id in enumerate(notification_ids):
-        if not enqueue(process_notification, (notification_id,), using, **time_limits()):
+        if not enqueue(PROCESS_NOTIFICATION, (notification_id,), using, **time_limits()):
             left = len(notification_ids) - position
             logger.warning("%d notification(s) stay pending until the broker is back.", left)
             return

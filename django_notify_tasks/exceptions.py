@@ -17,13 +17,25 @@ class RuleError(NotifyTasksError, ValueError):
         self.hint = hint
 
 
-class PermanentDeliveryError(NotifyTasksError):
+class DeliveryError(NotifyTasksError):
+    """A delivery could not be sent: one of the two kinds below, which say whether to retry."""
+
+
+class PermanentDeliveryError(DeliveryError):
     """A delivery can never succeed as it is (bad address, template error, 5xx): no retry."""
 
 
-class TransientDeliveryError(NotifyTasksError):
+class TransientDeliveryError(DeliveryError):
     """A delivery failed for a reason that may pass (timeout, 4xx, connection lost): retry."""
 
 
 class DeliveryFailed(NotifyTasksError):
     """Raised at the end of a task whose deliveries failed, so Celery records FAILURE."""
+
+
+class ChannelNotFound(NotifyTasksError, LookupError):
+    """No channel of that name is installed (``NOTIFY_TASKS_CHANNELS``)."""
+
+
+class UnknownRuleError(NotifyTasksError, LookupError):
+    """``notify()`` was given a rule name that is not in ``NOTIFY_TASKS_RULES``."""

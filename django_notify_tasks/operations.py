@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django_notify_tasks.deliveries import ids_by_channel
 from django_notify_tasks.dispatch import enqueue_notifications
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.sending import queue_deliveries
 
 UNSENT = [
     Delivery.Status.PENDING,
@@ -21,8 +22,6 @@ UNSENT = [
 
 def resend(notifications: QuerySet[Notification]) -> int:
     """Queue again the notifications not yet processed and their unsent or failed deliveries."""
-    from django_notify_tasks.tasks import queue_deliveries
-
     using = notifications.db
     ids = list(notifications.values_list("pk", flat=True))
     with transaction.atomic(using=using):

@@ -1,11 +1,20 @@
-"""Resolve attribute paths such as ``"chat.admin.email"`` on an instance, in the worker."""
+"""Attribute paths such as ``"chat.admin.email"``: checked on the model classes when rules are
+parsed, resolved on an instance in the worker."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+
+from django_notify_tasks.exceptions import RuleError
+
+# Channel templates allow attribute access only: "personal:#{instance.chat.admin_id}".
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+PLACEHOLDER_PATH = re.compile(r"^(instance|related|notification)(\.[A-Za-z_]\w*)*$")
 
 
 def resolve_path(obj: Any, path: str) -> list[Any]:
@@ -34,3 +43,31 @@ def _flatten(value: Any) -> Iterable[Any]:
     if isinstance(value, models.QuerySet | list | tuple | set | frozenset):
         return value
     return [value]
+
+
+def validate_path(name: str, model: type[models.Model], path: str, check_id: str = "E007") -> None:
+    """Check each step of ``path`` on the model classes, as far as relations lead."""
+    current: type[models.Model] | None = model
+    for part in path.split("."):
+        if current is None:
+            return  # past a plain attribute the type is unknown; resolved in the worker
+        try:
+            step = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            if not part.isidentifier() or not hasattr(current, part):
+                raise RuleError(
+                    check_id,
+                    f"Rule {name!r}: {path!r} cannot be resolved: {part!r} is not a field "
+                    f"or attribute of {current.__name__}.",
+                    f"Use fields and attributes of {current._meta.label}.",
+                ) from None
+            current = None
+            continue
+        if not hasattr(current, part):  # a reverse relation's query name, not its accessor
+            raise RuleError(
+                check_id,
+                f"Rule {name!r}: {path!r} cannot be resolved: {current.__name__} has no "
+                f"attribute {part!r}.",
+                f"Use the accessor name (e.g. {part}_set), not the query name.",
+            )
+        current = step.related_model if step.is_relation else None

@@ -1,4 +1,5 @@
-"""Turn one outbox row into Delivery rows: rebuild the instance, resolve targets, render."""
+"""Turn outbox rows into Delivery rows: claim a batch of pending notifications, decide each
+(rebuild the instance, check the condition, let each channel build its rows), record."""
 
 from __future__ import annotations
 
@@ -9,29 +10,28 @@ import uuid
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.apps import apps
-from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connections, models, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Case, Q, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from django_notify_tasks.conf import app_settings
+from django_notify_tasks.channels import get_channel
 from django_notify_tasks.deliveries import claim_cutoff, ids_by_channel
-from django_notify_tasks.email import build_email_deliveries
+from django_notify_tasks.instances import (
+    InstanceGone,
+    Loaded,
+    load_instance,
+    load_related,
+    preload_instances,
+)
 from django_notify_tasks.models import Delivery, Notification
-from django_notify_tasks.realtime import build_realtime_deliveries
 from django_notify_tasks.rules import Rule, current_rules
 
 logger = logging.getLogger(__name__)
 
 
-class InstanceGone(Exception):
-    """The row was deleted and the notification carries no snapshot to render from."""
-
-
 @dataclasses.dataclass
-class Outcome:
+class Decision:
     """What processing decided for one notification, before anything is written."""
 
     status: str
@@ -39,8 +39,7 @@ class Outcome:
     deliveries: list[Delivery] = dataclasses.field(default_factory=list)
 
 
-BATCH_SIZE = 50  # notifications one processing run takes: its own and the oldest waiting
-Loaded = dict[tuple[str, str], Any]  # rows loaded for a batch, by (model label, pk as stored)
+NOTIFICATIONS_PER_RUN = 50  # a processing run takes its own and the oldest waiting
 
 
 def process_notification(notification_id: int, using: str) -> dict[str, list[int]]:
@@ -49,7 +48,7 @@ def process_notification(notification_id: int, using: str) -> dict[str, list[int
 
 
 def process_pending(
-    notification_id: int, using: str, limit: int = BATCH_SIZE
+    notification_id: int, using: str, limit: int = NOTIFICATIONS_PER_RUN
 ) -> dict[str, list[int]]:
     """Create the deliveries of up to ``limit`` pending notifications, ``notification_id``
     first, then the oldest others; return the pending delivery ids by channel.
@@ -88,7 +87,7 @@ def process_pending(
 
 def _decide_each(
     batch: list[Notification], using: str, instances: Loaded
-) -> tuple[list[tuple[Notification, Outcome]], list[DatabaseError]]:
+) -> tuple[list[tuple[Notification, Decision]], list[DatabaseError]]:
     outcomes, database_errors = [], []
     for notification in batch:
         try:
@@ -152,7 +151,7 @@ def _release(token: str, using: str) -> None:
         logger.warning("Could not release the claim %s", token, exc_info=True)
 
 
-def _decide_safely(notification: Notification, using: str, instances: Loaded) -> Outcome:
+def _decide_safely(notification: Notification, using: str, instances: Loaded) -> Decision:
     try:
         return decide(notification, using, instances)
     except (SoftTimeLimitExceeded, DatabaseError):
@@ -160,10 +159,10 @@ def _decide_safely(notification: Notification, using: str, instances: Loaded) ->
     except Exception as exc:
         reason = f"processing raised {type(exc).__name__}: {exc}"
         logger.exception("Notification %s failed: %s", notification.pk, reason)
-        return Outcome(Notification.Status.FAILED, reason[:2000])
+        return Decision(Notification.Status.FAILED, reason[:2000])
 
 
-def _record(token: str, outcomes: list[tuple[Notification, Outcome]], using: str) -> list[int]:
+def _record(token: str, outcomes: list[tuple[Notification, Decision]], using: str) -> list[int]:
     """Write the outcomes of the rows this run still holds; return their ids."""
     with transaction.atomic(using=using):
         held = set(
@@ -193,90 +192,29 @@ def _record(token: str, outcomes: list[tuple[Notification, Outcome]], using: str
     return sorted(held)
 
 
-def preload_instances(batch: list[Notification], using: str) -> Loaded:
-    """The rows the batch is about and its related objects, one query per model.
-
-    Keyed by ``(model label, pk as stored)``; a row that is gone is simply absent.
-    """
-    wanted: dict[str, set[str]] = {}
-    for notification in batch:
-        if notification.event != "deleted":
-            wanted.setdefault(notification.model, set()).add(notification.object_pk)
-        if notification.related_model:
-            wanted.setdefault(notification.related_model, set()).add(notification.related_pk)
-    found: Loaded = {}
-    for label, stored_pks in wanted.items():
-        try:
-            found.update(_load_in_bulk(label, stored_pks, using))
-        except DatabaseError:
-            raise
-        except Exception:  # a model gone from INSTALLED_APPS, a manager that raises: each
-            # of its notifications is then loaded, and fails with the reason, on its own
-            logger.warning("Could not load %s rows in bulk", label, exc_info=True)
-    _prefetch_recipient_relations(batch, found)
-    return found
-
-
-def _load_in_bulk(label: str, stored_pks: set[str], using: str) -> Loaded:
-    model = apps.get_model(label)
-    pks = []
-    for stored in stored_pks:
-        try:
-            pks.append(model._meta.pk.to_python(stored))
-        except ValidationError:
-            continue  # not a pk of this model: it is looked up alone, and found missing
-    rows = model._default_manager.using(using).in_bulk(pks)
-    return {(label, str(pk)): instance for pk, instance in rows.items()}
-
-
-def _prefetch_recipient_relations(batch: list[Notification], found: Loaded) -> None:
-    """Load the relations the rules' ``to`` paths walk (``"admin.email"``: ``admin``) for
-    the whole batch, one query per relation, instead of one per notification; templates
-    that use the same relation find it loaded too. A path that is no relation (a property,
-    a method) is left to be resolved row by row, as without a batch."""
-    by_rule: dict[str, list[Any]] = {}
-    for notification in batch:
-        instance = found.get((notification.model, notification.object_pk))
-        if instance is not None and notification.event != "deleted":
-            by_rule.setdefault(notification.rule, []).append(instance)
-    rules = current_rules().rules
-    for name, instances in by_rule.items():
-        rule = rules.get(name)
-        if rule is None or rule.email is None or callable(rule.email.to):
-            continue
-        for entry in rule.email.to:
-            if not isinstance(entry, str) or "@" in entry or "." not in entry:
-                continue
-            lookup = entry.rpartition(".")[0].replace(".", "__")
-            try:
-                models.prefetch_related_objects(instances, lookup)
-            except DatabaseError:
-                raise
-            except Exception:  # no relation (AttributeError, ValueError), or user code
-                logger.debug("%r of rule %r is not prefetched", lookup, name, exc_info=True)
-
-
-def decide(notification: Notification, using: str, instances: Loaded | None = None) -> Outcome:
+def decide(notification: Notification, using: str, instances: Loaded | None = None) -> Decision:
     """Rebuild the instance, check the condition and render every delivery; writes nothing.
 
     ``instances`` holds rows already loaded for a batch (``preload_instances``).
     """
     rule = current_rules().rules.get(notification.rule)
     if rule is None:
-        return Outcome(Notification.Status.FAILED, "rule not configured")
+        return Decision(Notification.Status.FAILED, "rule not configured")
     try:
         instance = load_instance(notification, rule.model, using, instances)
     except InstanceGone as exc:
-        return Outcome(Notification.Status.FAILED, str(exc))
+        return Decision(Notification.Status.FAILED, str(exc))
     related = load_related(notification, using, instances)
     try:
         holds = _condition_holds_in_worker(rule, notification, instance)
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:
-        return Outcome(Notification.Status.FAILED, f"condition raised {type(exc).__name__}: {exc}")
+        return Decision(
+            Notification.Status.FAILED, f"condition raised {type(exc).__name__}: {exc}"
+        )
     if not holds:
-        return Outcome(Notification.Status.SKIPPED, "condition is false")
+        return Decision(Notification.Status.SKIPPED, "condition is false")
     context = {
         "instance": instance,
         "related": related,
@@ -285,11 +223,11 @@ def decide(notification: Notification, using: str, instances: Loaded | None = No
         "notification": notification,
     }
     deliveries: list[Delivery] = []
-    if rule.email is not None:
-        deliveries += build_email_deliveries(rule.email, notification, instance, context)
-    if rule.realtime is not None and app_settings.centrifugo_api_url:  # None: realtime off
-        deliveries += build_realtime_deliveries(rule.realtime, notification, instance, context)
-    return Outcome(Notification.Status.PROCESSED, deliveries=deliveries)
+    for name, spec in rule.sections.items():
+        channel = get_channel(name)
+        if channel.enabled():
+            deliveries += channel.build_deliveries(spec, notification, instance, context)
+    return Decision(Notification.Status.PROCESSED, deliveries=deliveries)
 
 
 def _condition_holds_in_worker(rule: Rule, notification: Notification, instance: Any) -> bool:
@@ -298,55 +236,3 @@ def _condition_holds_in_worker(rule: Rule, notification: Notification, instance:
     if rule.condition is None or notification.snapshot or not rule.m2m_field:
         return True
     return bool(rule.condition(instance, notification.event))
-
-
-def load_instance(
-    notification: Notification,
-    model: type[models.Model],
-    using: str,
-    instances: Loaded | None = None,
-) -> Any:
-    """The row as it is now, or as it was when the event happened if it is gone."""
-    if notification.event != "deleted":
-        found = _loaded(instances, notification.model, notification.object_pk)
-        if found is None:
-            found = model._default_manager.using(using).filter(pk=notification.object_pk).first()
-        if found is not None:
-            return found
-    if not notification.snapshot:
-        raise InstanceGone(
-            f"{notification.model} {notification.object_pk} no longer exists "
-            "and the notification has no snapshot"
-        )
-    return from_snapshot(model, notification.snapshot)
-
-
-def from_snapshot(model: type[models.Model], snapshot: dict[str, Any]) -> models.Model:
-    """An unsaved instance built from the JSON snapshot taken on the request path."""
-    values = {}
-    for field in model._meta.concrete_fields:
-        if field.attname in snapshot:
-            values[field.attname] = _to_python(field, snapshot[field.attname])
-    return model(**values)
-
-
-def _to_python(field: models.Field[Any, Any], value: Any) -> Any:
-    try:
-        return field.to_python(value)
-    except ValidationError:
-        return value
-
-
-def load_related(notification: Notification, using: str, instances: Loaded | None = None) -> Any:
-    """The object added to or removed from a many-to-many relation, if it still exists."""
-    if not notification.related_model:
-        return None
-    found = _loaded(instances, notification.related_model, notification.related_pk)
-    if found is not None:
-        return found
-    model = apps.get_model(notification.related_model)
-    return model._default_manager.using(using).filter(pk=notification.related_pk).first()
-
-
-def _loaded(instances: Loaded | None, label: str, pk: str) -> Any:
-    return None if instances is None else instances.get((label, pk))

@@ -6,9 +6,8 @@ rules that are usable, so ``ready()`` cannot fail at import and ``manage.py chec
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
@@ -16,38 +15,13 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.module_loading import import_string
 
+from django_notify_tasks.channels import all_channels
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import RuleError
 
 MODEL_EVENTS = frozenset({"created", "updated", "deleted"})
 M2M_EVENTS = frozenset({"m2m_added", "m2m_removed"})
-RULE_KEYS = frozenset({"model", "on", "fields", "condition", "email", "realtime"})
-EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html"})
-REALTIME_KEYS = frozenset({"channels", "data"})
-# Channel templates allow attribute access only: "personal:#{instance.chat.admin_id}".
-PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-PLACEHOLDER_PATH = re.compile(r"^(instance|related|notification)(\.[A-Za-z_]\w*)*$")
-
-Recipient = str | Callable[[models.Model], Any]
-
-
-@dataclass(frozen=True)
-class EmailSpec:
-    """Where an email goes and what it says."""
-
-    to: tuple[Recipient, ...] | Callable[[models.Model], Any]
-    template: str | None = None
-    subject: str | None = None
-    body: str | None = None
-    html: str | None = None
-
-
-@dataclass(frozen=True)
-class RealtimeSpec:
-    """Which Centrifugo channels get the notification, and with what data."""
-
-    channels: tuple[str, ...]
-    data: Callable[[models.Model, str], Any] | None = None
+RULE_KEYS = frozenset({"model", "on", "fields", "condition"})  # and one key per channel
 
 
 @dataclass(frozen=True)
@@ -61,8 +35,8 @@ class Rule:
     fields: frozenset[str] = frozenset()
     tracked_attnames: frozenset[str] = frozenset()
     condition: Callable[[models.Model, str], bool] | None = None
-    email: EmailSpec | None = None
-    realtime: RealtimeSpec | None = None
+    #: Channel name -> that channel's parsed section (``Channel.parse_section``).
+    sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def m2m_through(self) -> type[models.Model] | None:
@@ -80,16 +54,16 @@ class ParsedRules:
     problems: list[tuple[str, RuleError]]
 
 
-_cache: tuple[object, ParsedRules] | None = None
+_cache: tuple[object, object, ParsedRules] | None = None
 
 
 def current_rules() -> ParsedRules:
-    """Parse the live setting, reusing the last result while the setting is the same object."""
+    """Parse the live setting, reusing the last result while the settings are the same objects."""
     global _cache
-    raw = app_settings.rules
-    if _cache is None or _cache[0] is not raw:
-        _cache = (raw, parse_rules(raw))
-    return _cache[1]
+    raw, channels = app_settings.rules, app_settings.channels
+    if _cache is None or _cache[0] is not raw or _cache[1] is not channels:
+        _cache = (raw, channels, parse_rules(raw))
+    return _cache[2]
 
 
 def parse_rules(raw: object) -> ParsedRules:
@@ -119,23 +93,31 @@ def parse_rule(name: object, spec: object) -> Rule:
         )
     if not isinstance(spec, Mapping):
         raise RuleError("E002", f"Rule {name!r} should be a dict, not {spec!r}.")
-    unknown = set(spec) - RULE_KEYS
+    channels = all_channels()
+    allowed = RULE_KEYS | {channel.name for channel in channels}
+    unknown = set(spec) - allowed
     if unknown:
         raise RuleError(
             "E002",
             f"Rule {name!r} has unknown keys {sorted(unknown)!r}.",
-            f"Use only {sorted(RULE_KEYS)!r}.",
+            f"Use only {sorted(allowed)!r}.",
         )
     model, m2m_field = _parse_model(name, spec.get("model"))
     events = _parse_events(name, spec.get("on"), m2m=m2m_field is not None)
     fields, attnames = _parse_fields(name, spec.get("fields"), model, events)
-    email = _parse_email(name, spec["email"], model) if spec.get("email") is not None else None
-    realtime = _parse_realtime(name, spec["realtime"], model) if spec.get("realtime") else None
-    if email is None and realtime is None:
+    sections = {
+        channel.name: channel.parse_section(
+            name, section_of(name, channel.name, spec[channel.name], channel.section_keys), model
+        )
+        for channel in channels
+        if spec.get(channel.name) is not None
+    }
+    if not sections:
+        names = " or ".join(repr(channel.name) for channel in channels)
         raise RuleError(
             "E010",
-            f"Rule {name!r} should send something but has neither 'email' nor 'realtime'.",
-            "Add an 'email' or a 'realtime' section, or remove the rule.",
+            f"Rule {name!r} should send something but has no channel section ({names}).",
+            "Add an 'email' or a 'realtime' section (or another channel's), or remove the rule.",
         )
     return Rule(
         name=name,
@@ -144,9 +126,8 @@ def parse_rule(name: object, spec: object) -> Rule:
         m2m_field=m2m_field,
         fields=fields,
         tracked_attnames=attnames,
-        condition=_parse_callable(name, "condition", spec.get("condition")),
-        email=email,
-        realtime=realtime,
+        condition=parse_callable(name, "condition", spec.get("condition")),
+        sections=sections,
     )
 
 
@@ -225,12 +206,14 @@ def _parse_fields(
     return frozenset(fields), frozenset(attnames)
 
 
-def _section(name: str, key: str, spec: object, allowed: frozenset[str]) -> Mapping[str, Any]:
-    """``spec`` as a dict with only ``allowed`` keys, or E002 naming the rule and the key."""
+def section_of(
+    name: str, key: str, spec: object, allowed: frozenset[str] | None
+) -> Mapping[str, Any]:
+    """``spec`` as a dict with only ``allowed`` keys (None: any), or E002 naming the rule."""
     if not isinstance(spec, Mapping):
         raise RuleError("E002", f"Rule {name!r}: {key!r} should be a dict, not {spec!r}.")
-    unknown = set(spec) - allowed
-    if unknown:
+    unknown = set() if allowed is None else set(spec) - allowed
+    if allowed is not None and unknown:
         raise RuleError(
             "E002",
             f"Rule {name!r}: {key!r} has unknown keys {sorted(unknown)!r}.",
@@ -239,113 +222,7 @@ def _section(name: str, key: str, spec: object, allowed: frozenset[str]) -> Mapp
     return spec
 
 
-def _parse_email(name: str, spec: object, model: type[models.Model]) -> EmailSpec:
-    spec = _section(name, "email", spec, EMAIL_KEYS)
-    has_template = spec.get("template") is not None
-    has_inline = any(spec.get(key) is not None for key in ("subject", "body", "html"))
-    if has_template == has_inline or (
-        has_inline and not (spec.get("subject") and spec.get("body"))
-    ):
-        raise RuleError(
-            "E008",
-            f"Rule {name!r}: 'email' should have either 'template' or both 'subject' and 'body'.",
-            'Give "template": "app/email/name" (files <name>_subject.txt, <name>.txt, '
-            'optional <name>.html) or inline "subject" and "body" templates.',
-        )
-    return EmailSpec(
-        to=_parse_recipients(name, spec.get("to"), model),
-        template=spec.get("template"),
-        subject=spec.get("subject"),
-        body=spec.get("body"),
-        html=spec.get("html"),
-    )
-
-
-def _parse_recipients(
-    name: str, to: object, model: type[models.Model]
-) -> tuple[Recipient, ...] | Callable[[models.Model], Any]:
-    if isinstance(to, str) or callable(to):
-        return _parse_callable(name, "email.to", to)  # type: ignore[no-any-return]
-    if not isinstance(to, list | tuple) or not to:
-        raise RuleError(
-            "E007",
-            f"Rule {name!r}: 'email.to' should be a non-empty list, not {to!r}.",
-            'List attribute paths ("chat.admin.email"), addresses, or give a callable.',
-        )
-    for entry in to:
-        if isinstance(entry, str) and "@" not in entry:
-            validate_path(name, model, entry)
-        elif not isinstance(entry, str) and not callable(entry):
-            raise RuleError(
-                "E007", f"Rule {name!r}: {entry!r} in 'email.to' is not a path or address."
-            )
-    return tuple(to)
-
-
-def _parse_realtime(name: str, spec: object, model: type[models.Model]) -> RealtimeSpec:
-    spec = _section(name, "realtime", spec, REALTIME_KEYS)
-    channels = spec.get("channels")
-    if isinstance(channels, str):
-        channels = [channels]
-    if not isinstance(channels, list | tuple) or not channels:
-        raise RuleError(
-            "E012",
-            f"Rule {name!r}: 'realtime.channels' should be a non-empty list, not {channels!r}.",
-            'List channel templates such as "chats:{instance.chat_id}".',
-        )
-    for channel in channels:
-        _validate_channel_template(name, channel, model)
-    return RealtimeSpec(tuple(channels), _parse_callable(name, "realtime.data", spec.get("data")))
-
-
-def _validate_channel_template(name: str, channel: object, model: type[models.Model]) -> None:
-    hint = (
-        'Write channels like "chats:{instance.chat_id}" or "personal:#{instance.user_id}": '
-        "placeholders are attribute paths on instance, related or notification."
-    )
-    if not isinstance(channel, str) or not channel:
-        raise RuleError("E012", f"Rule {name!r}: channel {channel!r} should be a string.", hint)
-    if PLACEHOLDER.sub("", channel).count("{") or PLACEHOLDER.sub("", channel).count("}"):
-        raise RuleError("E012", f"Rule {name!r}: channel {channel!r} has unbalanced braces.", hint)
-    for path in PLACEHOLDER.findall(channel):
-        if not PLACEHOLDER_PATH.match(path):
-            raise RuleError(
-                "E012", f"Rule {name!r}: {{{path}}} in channel {channel!r} is not allowed.", hint
-            )
-        root, _, rest = path.partition(".")
-        if root == "instance" and rest:
-            validate_path(name, model, rest, check_id="E012")
-
-
-def validate_path(name: str, model: type[models.Model], path: str, check_id: str = "E007") -> None:
-    """Check each step of ``path`` on the model classes, as far as relations lead."""
-    current: type[models.Model] | None = model
-    for part in path.split("."):
-        if current is None:
-            return  # past a plain attribute the type is unknown; resolved in the worker
-        try:
-            step = current._meta.get_field(part)
-        except FieldDoesNotExist:
-            if not part.isidentifier() or not hasattr(current, part):
-                raise RuleError(
-                    check_id,
-                    f"Rule {name!r}: {path!r} cannot be resolved: {part!r} is not a field "
-                    f"or attribute of {current.__name__}.",
-                    f"Use fields and attributes of {current._meta.label}.",
-                ) from None
-            current = None
-            continue
-        if not hasattr(current, part):  # a reverse relation's query name, not its accessor
-            raise RuleError(
-                check_id,
-                f"Rule {name!r}: {path!r} cannot be resolved: {current.__name__} has no "
-                f"attribute {part!r}.",
-                f"Use the accessor name (e.g. {part}_set), not the query name.",
-            )
-        current = step.related_model if step.is_relation else None
-
-
-def _parse_callable(name: str, key: str, value: object) -> Any:
+def parse_callable(name: str, key: str, value: object) -> Any:
     if value is None or callable(value):
         return value
     if not isinstance(value, str):

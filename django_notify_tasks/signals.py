@@ -1,4 +1,4 @@
-"""Receivers for the configured models: match rules, write the outbox row, enqueue on commit.
+"""Receivers for the configured models: match an event to its rules and have it recorded.
 
 This is the host's request path: it runs no SELECT of its own and one INSERT per event, and it
 never lets an error escape into the host's ``save()``.
@@ -8,37 +8,28 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from functools import partial
 from typing import Any
 
 from django.apps import apps
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
 from django.dispatch import Signal
 
-from django_notify_tasks import dispatch, outbox
-from django_notify_tasks.exceptions import NotifyTasksError
-from django_notify_tasks.models import Notification
+from django_notify_tasks import recording
+
+# Documented here first (docs/rules.md); it lives with the other errors now.
+from django_notify_tasks.exceptions import UnknownRuleError as UnknownRuleError
 from django_notify_tasks.rules import Rule, current_rules
 
 logger = logging.getLogger(__name__)
 
 INITIAL_VALUES = "_notify_tasks_initial"
-SNAPSHOT_EXCLUDED = frozenset({"password"})
-# Values of these exact types need no trial encoding (most fields: ids, text, numbers).
-JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
 M2M_ACTIONS = {"post_add": "m2m_added", "post_remove": "m2m_removed"}
 
 _connected: list[tuple[Signal, type[models.Model], str]] = []
 _index: dict[type[models.Model], dict[str, list[Rule]]] = {}
 # Per model, the fields its "updated" rules filter on: built once, read on every init/save.
 _tracked: dict[type[models.Model], frozenset[str]] = {}
-
-
-class UnknownRuleError(NotifyTasksError, LookupError):
-    """``notify()`` was given a rule name that is not in ``NOTIFY_TASKS_RULES``."""
 
 
 # Receivers -----------------------------------------------------------------------------------
@@ -65,7 +56,7 @@ def on_post_save(
     rules = _index.get(sender, {}).get(event, [])
     if event == "updated":
         rules = [r for r in rules if _fields_changed(r, instance, update_fields)]
-    _record_safely(rules, instance, event, using=using)
+    recording.record_safely(rules, instance, event, using=using)
     saved = _tracked_attnames(sender)
     if update_fields is not None:
         saved &= _attnames_of(instance, update_fields)
@@ -79,7 +70,9 @@ def on_post_delete(
     **kwargs: Any,
 ) -> None:
     """Record ``deleted`` events, with the snapshot taken before the row went away."""
-    _record_safely(_index.get(sender, {}).get("deleted", []), instance, "deleted", using=using)
+    recording.record_safely(
+        _index.get(sender, {}).get("deleted", []), instance, "deleted", using=using
+    )
 
 
 def on_m2m_changed(
@@ -99,148 +92,14 @@ def on_m2m_changed(
         return
     for rule in _index.get(sender, {}).get(event, []):
         try:
-            rows = _m2m_rows(rule, instance, reverse, model, sorted(pk_set, key=str), event)
-            _insert_and_enqueue(rows, using)
+            rows = recording.m2m_rows(
+                rule, instance, reverse, model, sorted(pk_set, key=str), event
+            )
+            recording.insert_and_enqueue(rows, using)
         except Exception:
             logger.exception(
                 "django-notify-tasks could not record %r for %r.", rule.name, instance
             )
-
-
-# Recording -----------------------------------------------------------------------------------
-
-
-def record(
-    rule_name: str,
-    instances: Sequence[models.Model],
-    *,
-    event: str,
-    related: models.Model | None = None,
-    using: str | None = None,
-) -> list[int]:
-    """The public ``notify()`` path: same rows and dispatch as a signal, with one INSERT."""
-    rule = current_rules().rules.get(rule_name)
-    if rule is None:
-        raise UnknownRuleError(
-            f"notify() got rule_name={rule_name!r}, which is not in NOTIFY_TASKS_RULES "
-            "(or is invalid: run manage.py check)."
-        )
-    if not instances:
-        return []
-    alias = using or router.db_for_write(Notification, instance=instances[0])
-    rows = [
-        build_notification(rule, obj, event, related=related)
-        for obj in instances
-        if _condition_holds(rule, obj, event)
-    ]
-    return _insert_and_enqueue(rows, alias)
-
-
-def build_notification(
-    rule: Rule, instance: models.Model, event: str, *, related: models.Model | None = None
-) -> Notification:
-    """An unsaved outbox row for ``instance``, with a JSON snapshot of its own fields."""
-    return Notification(
-        rule=rule.name,
-        event=event,
-        model=instance._meta.label_lower,
-        object_pk=str(instance.pk),
-        related_model=related._meta.label_lower if related is not None else "",
-        related_pk=str(related.pk) if related is not None else "",
-        snapshot=snapshot(instance),
-    )
-
-
-def snapshot(instance: models.Model) -> dict[str, Any]:
-    """The instance's loaded concrete field values, JSON-safe, without touching the database."""
-    encoder = DjangoJSONEncoder()
-    values: dict[str, Any] = {}
-    for field in instance._meta.concrete_fields:
-        if field.attname not in instance.__dict__ or isinstance(field, models.BinaryField):
-            continue  # deferred fields would cost a SELECT; bytes are not JSON
-        if field.name in SNAPSHOT_EXCLUDED:
-            continue  # a credential has no place in a log kept for weeks
-        value = instance.__dict__[field.attname]
-        if type(value) not in JSON_NATIVE:
-            try:
-                encoder.encode(value)
-            except TypeError:
-                value = str(value)
-        values[field.attname] = value
-    return values
-
-
-def _record_safely(
-    rules: Iterable[Rule], instance: models.Model, event: str, *, using: str
-) -> None:
-    try:
-        rows = [
-            build_notification(rule, instance, event)
-            for rule in rules
-            if _condition_holds(rule, instance, event)
-        ]
-        _insert_and_enqueue(rows, using)
-    except Exception:
-        logger.exception("django-notify-tasks could not record %s of %r.", event, instance)
-
-
-def _condition_holds(rule: Rule, instance: models.Model, event: str) -> bool:
-    if rule.condition is None:
-        return True
-    try:
-        return bool(rule.condition(instance, event))
-    except Exception:
-        logger.exception("Condition of rule %r raised for %r; skipped.", rule.name, instance)
-        return False
-
-
-def _m2m_rows(
-    rule: Rule,
-    instance: models.Model,
-    reverse: bool,
-    other_model: type[models.Model],
-    pks: list[Any],
-    event: str,
-) -> list[Notification]:
-    if not reverse:
-        # chat.members.add(u1, u2): the rule's instance is here, the users are known by pk.
-        return [
-            _with_related(build_notification(rule, instance, event), other_model, pk)
-            for pk in pks
-            if _condition_holds(rule, instance, event)
-        ]
-    # user.chats.add(c1, c2): the rule's instances are known by pk; the user is the related.
-    return [
-        Notification(
-            rule=rule.name,
-            event=event,
-            model=rule.model._meta.label_lower,
-            object_pk=str(pk),
-            related_model=instance._meta.label_lower,
-            related_pk=str(instance.pk),
-        )
-        for pk in pks
-    ]
-
-
-def _with_related(row: Notification, model: type[models.Model], pk: Any) -> Notification:
-    row.related_model = model._meta.label_lower
-    row.related_pk = str(pk)
-    return row
-
-
-def _insert_and_enqueue(rows: list[Notification], using: str) -> list[int]:
-    if not rows:
-        return []
-    outbox.insert_rows(rows, using)
-    ids = [row.pk for row in rows]
-    transaction.on_commit(partial(_enqueue_after_commit, ids, using), using=using, robust=True)
-    return ids
-
-
-def _enqueue_after_commit(ids: list[int], using: str) -> None:
-    # Looked up at call time, so django_notify_tasks.testing can stand in for the broker.
-    dispatch.enqueue_notifications(ids, using)
 
 
 # Field tracking for "updated" rules with "fields" --------------------------------------------

@@ -8,14 +8,17 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, Q
 from django.utils import timezone
 
+from django_notify_tasks.channels import all_channels
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.deliveries import claim_expired
+from django_notify_tasks.dispatch import enqueue_notifications
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.sending import queue_deliveries
 
-BATCH_SIZE = 500
+SWEEP_LIMIT = 500  # rows of each kind one sweep re-sends
 
 
-def stale_notification_ids(using: str = DEFAULT_DB_ALIAS, limit: int = BATCH_SIZE) -> list[int]:
+def stale_notification_ids(using: str = DEFAULT_DB_ALIAS, limit: int = SWEEP_LIMIT) -> list[int]:
     """Pending notifications not (re-)dispatched for ``NOTIFY_TASKS_REDISPATCH_AFTER``; touched."""
     cutoff = timezone.now() - timedelta(seconds=app_settings.redispatch_after)
     rows = Notification.objects.using(using).filter(status=Notification.Status.PENDING)
@@ -33,7 +36,7 @@ def stale_notification_ids(using: str = DEFAULT_DB_ALIAS, limit: int = BATCH_SIZ
 
 
 def stale_delivery_ids(
-    channel: str, using: str = DEFAULT_DB_ALIAS, limit: int = BATCH_SIZE
+    channel: str, using: str = DEFAULT_DB_ALIAS, limit: int = SWEEP_LIMIT
 ) -> list[int]:
     """Deliveries whose task was lost: waiting too long, or claimed by a dead worker."""
     now = timezone.now()
@@ -49,3 +52,15 @@ def stale_delivery_ids(
     # Touch pending and retrying rows so the next sweep waits a full period again.
     rows.filter(pk__in=ids).exclude(status=Delivery.Status.SENDING).update(updated_at=now)
     return ids
+
+
+def redispatch_stale(using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
+    """Queue again what an outage held back; how many of each kind, by channel name."""
+    notification_ids = stale_notification_ids(using)
+    enqueue_notifications(notification_ids, using)
+    counts = {"notifications": len(notification_ids)}
+    for channel in all_channels():
+        ids = stale_delivery_ids(channel.name, using)
+        queue_deliveries(channel.name, ids, using)
+        counts[channel.name] = len(ids)
+    return counts

@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from celery import current_app
 from django.db import DEFAULT_DB_ALIAS
 
 from django_notify_tasks import dispatch, processing
+from django_notify_tasks.channels import get_channel
 from django_notify_tasks.models import Delivery, Notification
 
 __all__ = ["capture_dispatch", "deliver", "notify_tasks_outbox"]
@@ -56,8 +58,6 @@ def deliver(
     ``locmem`` to read ``mail.outbox``) and your Centrifugo settings; retries happen at once.
     Returns the deliveries of those notifications, as they ended.
     """
-    from django_notify_tasks.tasks import TASK_FOR_CHANNEL
-
     if notification_ids is None:
         pending = Notification.objects.using(using).filter(status=Notification.Status.PENDING)
         notification_ids = pending.order_by("pk").values_list("pk", flat=True)
@@ -67,7 +67,9 @@ def deliver(
         for channel, delivery_ids in processing.process_notification(
             notification_id, using
         ).items():
-            TASK_FOR_CHANNEL[channel].apply(args=(delivery_ids,), kwargs=kwargs)
+            sender = get_channel(channel)
+            task = current_app.tasks[sender.task_name]
+            task.apply(args=sender.task_args(delivery_ids), kwargs=kwargs)
     return list(Delivery.objects.using(using).filter(notification__in=ids).order_by("pk"))
 
 

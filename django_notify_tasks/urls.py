@@ -3,11 +3,12 @@
 from django.urls import path
 
 from django_notify_tasks import views
+from django_notify_tasks.channels.realtime import views as realtime_views
 
 app_name = "django_notify_tasks"
 
 urlpatterns = [
-    path("connection-token/", views.connection_token, name="connection-token"),
-    path("subscription-token/", views.subscription_token, name="subscription-token"),
+    path("connection-token/", realtime_views.connection_token, name="connection-token"),
+    path("subscription-token/", realtime_views.subscription_token, name="subscription-token"),
     path("tasks/<str:task_id>/", views.task_status, name="task-status"),
 ]

@@ -1,4 +1,7 @@
-"""JSON endpoints for pages: Centrifugo tokens for the logged-in user, task status for staff."""
+"""JSON endpoints for pages: the task status for staff, and the login guard every endpoint uses.
+
+The Centrifugo token endpoints are the realtime channel's (``channels/realtime/views.py``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from django_notify_tasks import status, tokens
-from django_notify_tasks.rules import PLACEHOLDER
+from django_notify_tasks import task_status as status
 
 View = Callable[..., JsonResponse]
 logger = logging.getLogger(__name__)
@@ -26,10 +28,7 @@ def json_login_required(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         if not request.user.is_authenticated:
             return JsonResponse({"detail": "Authentication required."}, status=401)
-        try:
-            return view(request, *args, **kwargs)
-        except tokens.TokensNotConfigured as exc:
-            return JsonResponse({"detail": f"Realtime is not configured: {exc}."}, status=503)
+        return view(request, *args, **kwargs)
 
     return wrapper
 
@@ -44,27 +43,6 @@ def json_staff_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return json_login_required(wrapper)
-
-
-@never_cache
-@require_GET
-@json_login_required
-def connection_token(request: HttpRequest) -> JsonResponse:
-    """``{"token": ...}`` for centrifuge-js ``getToken``."""
-    return JsonResponse({"token": tokens.connection_token(request.user)})
-
-
-@never_cache
-@require_GET
-@json_login_required
-def subscription_token(request: HttpRequest) -> JsonResponse:
-    """``{"token": ...}`` for ``?channel=...`` if the user may read it; 403 otherwise."""
-    channel = request.GET.get("channel", "")
-    if not channel or PLACEHOLDER.search(channel):
-        return JsonResponse({"detail": "Give the channel as ?channel=..."}, status=400)
-    if not tokens.may_subscribe(request.user, channel):
-        return JsonResponse({"detail": f"You may not subscribe to {channel!r}."}, status=403)
-    return JsonResponse({"token": tokens.subscription_token(request.user, channel)})
 
 
 @never_cache

@@ -11,9 +11,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from django_notify_tasks.testing import notify_tasks_outbox  # noqa: F401 - a fixture
-from tests.postgres import django_db_modify_db_settings  # noqa: F401 - a fixture
-from tests.services import RedisServer, SilentSmtpServer, SmtpServer
 from tests.settings import HAS_CELERY_BEAT
+from tests.support.postgres import django_db_modify_db_settings  # noqa: F401 - a fixture
+from tests.support.services import RedisServer, SilentSmtpServer, SmtpServer
 from tests.testapp.models import Chat
 
 # test_sync_beat.py needs django-celery-beat, which cannot be installed with Django 6.1. Every
@@ -31,7 +31,7 @@ def redis_server() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def celery_app(redis_server: RedisServer) -> Any:
-    from tests.celery_app import app
+    from tests.support.celery_app import app
 
     assert app.conf.broker_url == redis_server.url
     return app
@@ -119,7 +119,7 @@ CENTRIFUGO_KEY = "test-api-key"
 @pytest.fixture
 def centrifugo(settings: Any) -> Iterator[Any]:
     """The strict Centrifugo double on a free port, and settings pointing at it."""
-    from tests.centrifugo import CentrifugoDouble
+    from tests.support.centrifugo import CentrifugoDouble
 
     double = CentrifugoDouble(CENTRIFUGO_KEY)
     double.start()

@@ -35,7 +35,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-ROOT_URLCONF = "tests.urls"
+ROOT_URLCONF = "tests.support.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -59,7 +59,7 @@ def _free_port() -> int:
 
 
 # NOTIFY_TASKS_TEST_DB picks the database: "sqlite" (the default) or "postgresql", a
-# throwaway cluster that tests/postgres.py starts on PG_TEST_PORT for the test session.
+# throwaway cluster that tests/support/postgres.py starts on PG_TEST_PORT for the test session.
 TEST_DB = os.environ.get("NOTIFY_TASKS_TEST_DB", "sqlite")
 if TEST_DB == "postgresql":
     PG_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_PG_PORT") or _free_port())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from django_notify_tasks.models import Delivery, Notification
@@ -146,3 +147,13 @@ def test_resend_and_cancel_work_in_the_querysets_database(
     operations.cancel(Notification.objects.using("other").all())
     delivery.refresh_from_db()
     assert delivery.status == "cancelled"
+
+
+def test_view_only_staff_cannot_resend_or_cancel(client: Any, django_user_model: Any) -> None:
+    viewer = django_user_model.objects.create_user("viewer", "v@chat.example", "pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_notification"))
+    client.force_login(viewer)
+    page = client.get(reverse("admin:django_notify_tasks_notification_changelist"))
+    assert page.status_code == 200
+    assert b'value="resend"' not in page.content
+    assert b'value="cancel"' not in page.content

@@ -10,7 +10,7 @@ from celery import Celery, beat
 from celery.schedules import crontab
 
 from django_notify_tasks.beat import BUNDLED, ScheduleError, beat_schedule, install
-from django_notify_tasks.checks import check_beat
+from django_notify_tasks.checks.beat import check_beat
 
 USER_COUNTS = "notify-tasks-user-count-report"
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 
-from tests.services import wait_for
+from tests.support.services import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def beat_process(tmp_path: Path, redis_server: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """`celery beat` for tests/celery_app.py, user_count_report retimed to every second."""
+    """`celery beat` for tests/support/celery_app.py, user_count_report retimed to every second."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -31,7 +31,7 @@ def beat_process(tmp_path: Path, redis_server: Any) -> Iterator[subprocess.Popen
         "NOTIFY_TASKS_TEST_DB_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),
     }
-    command = [sys.executable, "-m", "celery", "-A", "tests.celery_app", "beat"]
+    command = [sys.executable, "-m", "celery", "-A", "tests.support.celery_app", "beat"]
     command += ["--schedule", str(tmp_path / "beat-schedule"), "--loglevel", "INFO"]
     log = (tmp_path / "beat.log").open("wb")
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -48,8 +48,8 @@ from cent.exceptions import (
     CentUnauthorizedError,
 )
 
-from tests.centrifugo import CentrifugoDouble
-from tests.services import wait_for
+from tests.support.centrifugo import CentrifugoDouble
+from tests.support.services import wait_for
 
 API_KEY = "double-test-key"
 

@@ -9,7 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from django_notify_tasks.checks import check_mailer, check_realtime, check_rules, check_settings
+from django_notify_tasks.channels.email.checks import check_mailer
+from django_notify_tasks.channels.realtime.checks import check_realtime
+from django_notify_tasks.checks.rules import check_rules
+from django_notify_tasks.checks.settings import check_settings
 
 VALID_EMAIL = {"to": ["chat.admin.email"], "subject": "Hi", "body": "Body"}
 

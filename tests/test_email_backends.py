@@ -135,7 +135,7 @@ def test_a_backend_that_sends_nothing_without_raising_fails_the_delivery(
 
 
 def test_smtp_codes_keep_their_meaning_beside_http_statuses() -> None:
-    from django_notify_tasks.email import classify
+    from django_notify_tasks.channels.email.backend import classify
     from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
 
     assert isinstance(

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 from django_notify_tasks import processing
+from django_notify_tasks.channels import get_channel
 from django_notify_tasks.deliveries import Outcome
 from django_notify_tasks.exceptions import DeliveryFailed
 from django_notify_tasks.models import Delivery, Notification
-from django_notify_tasks.tasks import BATCH_SIZE, deliver_email, finish
+from django_notify_tasks.sending import finish
+from django_notify_tasks.tasks import deliver_email
 from tests.conftest import email_rule, make_user
 from tests.testapp.models import Chat, Membership
 
@@ -54,7 +56,7 @@ def test_one_run_sends_the_waiting_emails_of_other_notifications_on_its_connecti
 def test_a_run_takes_no_more_than_a_batch_and_leaves_retrying_rows_to_their_backoff(
     smtp_server: Any, chat: Chat
 ) -> None:
-    size = BATCH_SIZE[EMAIL]
+    size = get_channel(EMAIL).batch_size
     first, backing_off, *rest = waiting_deliveries(chat, size + 3)
     Delivery.objects.filter(pk=backing_off.pk).update(status=Delivery.Status.RETRYING)
     deliver_email.apply(args=([first.pk],))
@@ -89,7 +91,7 @@ def test_backoff_follows_the_rows_attempts_not_the_tasks_retries(
     settings.NOTIFY_TASKS_RETRY_BACKOFF_MAX = 600
     queued: list[float] = []
     monkeypatch.setattr(
-        "django_notify_tasks.tasks.queue_deliveries",
+        "django_notify_tasks.sending.queue_deliveries",
         lambda channel, ids, using="default", **options: queued.append(options["countdown"]),
     )
     monkeypatch.setattr("random.uniform", lambda low, high: high)  # the ceiling, no jitter

@@ -18,10 +18,12 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail.backends.base import BaseEmailBackend
 
-from django_notify_tasks import email, tasks
+from django_notify_tasks import sending
+from django_notify_tasks.channels.email import backend as email_backend
+from django_notify_tasks.channels.email import connections as email_connections
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.models import Delivery, Notification
-from tests.services import SmtpServer, wait_for
+from tests.support.services import SmtpServer, wait_for
 from tests.test_email_backends import use_backend
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +93,7 @@ def test_a_batch_goes_out_over_several_smtp_connections_each_message_once(
 ) -> None:
     settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 3
     ids = claimed_rows(10)
-    outcome = tasks.send_batch(ids, "email", "default")
+    outcome = sending.send_batch(ids, "email", "default")
     assert sorted(outcome.sent) == ids and not outcome.retry and not outcome.failed
     assert smtp_server.handler.connections == 3
     received = sorted(m.envelope_to[0] for m in smtp_server.messages)
@@ -113,7 +115,9 @@ def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
         recorders.add(threading.current_thread().name)
         checking.recorded.add(delivery.target)
 
-    email.send_each(deliveries, on_sent, lambda delivery, error: pytest.fail(str(error)))
+    email_connections.send_each(
+        deliveries, on_sent, lambda delivery, error: pytest.fail(str(error))
+    )
     assert sorted(checking.accepted) == sorted(d.target for d in deliveries)
     assert len(checking.threads) == 3 and threading.current_thread().name not in checking.threads
     assert recorders == {threading.current_thread().name}  # the database work stays here
@@ -124,12 +128,12 @@ def test_one_connection_the_default_sends_from_the_calling_thread(
     checking: type[CheckingBackend], settings: Any
 ) -> None:
     settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 1
-    tasks.send_batch(claimed_rows(4), "email", "default")
+    sending.send_batch(claimed_rows(4), "email", "default")
     assert checking.threads == {threading.current_thread().name}
 
 
 # The line of _Connections._record where the calling thread waits for the connections.
-_LINES, _FIRST = inspect.getsourcelines(email._Connections._record)
+_LINES, _FIRST = inspect.getsourcelines(email_connections._Connections._record)
 DOORBELL_LINE = _FIRST + next(n for n, line in enumerate(_LINES) if "doorbell.get" in line)
 
 
@@ -175,7 +179,7 @@ def test_the_soft_time_limit_stops_every_connection_and_nothing_sent_is_left_unr
             strike_when_waiting()
 
     checking.hook = hook
-    outcome = tasks.send_batch(claimed_rows(30), "email", "default")
+    outcome = sending.send_batch(claimed_rows(30), "email", "default")
     assert outcome.out_of_time and soft_time_limit
     sent = set(Delivery.objects.filter(status="sent").values_list("target", flat=True))
     assert sent == set(checking.accepted)  # each message that went out is recorded as sent
@@ -199,7 +203,7 @@ def test_a_message_still_in_flight_after_the_drain_time_is_given_back(
 
     checking.hook = hook
     try:
-        outcome = tasks.send_batch(claimed_rows(30), "email", "default")
+        outcome = sending.send_batch(claimed_rows(30), "email", "default")
     finally:
         slow.set()
     assert outcome.out_of_time
@@ -210,16 +214,16 @@ def test_a_message_still_in_flight_after_the_drain_time_is_given_back(
 def test_a_bug_in_a_connection_fails_the_run_after_the_others_are_recorded(
     checking: type[CheckingBackend], monkeypatch: Any
 ) -> None:
-    send = email.send_message
+    send = email_backend.send_message
 
     def send_or_break(backend: Any, delivery: Delivery) -> None:
         if delivery.target == "m4@chat.example":
             raise RuntimeError("a bug")
         send(backend, delivery)
 
-    monkeypatch.setattr(email, "send_message", send_or_break)
+    monkeypatch.setattr(email_connections, "send_message", send_or_break)
     with pytest.raises(RuntimeError, match="a bug"):  # as it would with one connection
-        tasks.send_batch(claimed_rows(30), "email", "default")
+        sending.send_batch(claimed_rows(30), "email", "default")
     sent = set(Delivery.objects.filter(status="sent").values_list("target", flat=True))
     assert sent == set(checking.accepted) and "m4@chat.example" not in sent
 
@@ -227,6 +231,6 @@ def test_a_bug_in_a_connection_fails_the_run_after_the_others_are_recorded(
 def test_connections_that_cannot_open_fail_their_shares(settings: Any) -> None:
     use_backend(settings, "no.such.Backend")
     settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 2
-    outcome = tasks.send_batch(claimed_rows(5), "email", "default")
+    outcome = sending.send_batch(claimed_rows(5), "email", "default")
     assert len(outcome.failed) == 5
     assert all(reason.startswith("email backend: ") for reason in outcome.failed.values())

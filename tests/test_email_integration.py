@@ -11,7 +11,7 @@ from django.db import transaction
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.tasks import deliver_email, redispatch_stale
 from tests.conftest import email_rule, make_user
-from tests.services import wait_for
+from tests.support.services import wait_for
 from tests.testapp.models import Chat, Membership
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.services import free_port
+from tests.support.services import free_port
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
 WEB_PORT = 8123

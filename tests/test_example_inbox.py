@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.services import free_port
+from tests.support.services import free_port
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
 

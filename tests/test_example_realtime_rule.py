@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from chat.models import Chat, Membership
 from django_notify_tasks.models import Notification
-from django_notify_tasks.realtime import build_realtime_deliveries
+from django_notify_tasks.channels import get_channel
 from django_notify_tasks.rules import current_rules
 
 rule = current_rules().rules["member-joined"]
@@ -29,7 +29,9 @@ membership = Membership(pk=9, chat=Chat(pk=7, title="Ferns", admin=admin), user=
 notification = Notification(pk=11, rule=rule.name, event="created", created_at=timezone.now())
 context = {"instance": membership, "related": None, "event": "created",
            "rule": rule.name, "notification": notification}
-deliveries = build_realtime_deliveries(rule.realtime, notification, membership, context)
+realtime = get_channel("realtime")
+spec = rule.sections["realtime"]
+deliveries = realtime.build_deliveries(spec, notification, membership, context)
 print(json.dumps([[d.target, d.status, d.error, json.loads(d.body or "null")]
                   for d in deliveries]))
 """

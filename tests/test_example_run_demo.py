@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.services import free_port
+from tests.support.services import free_port
 
 RUN_DEMO = Path(__file__).resolve().parent.parent / "example_project" / "run_demo.py"
 

@@ -10,9 +10,9 @@ import pytest
 from celery import Celery
 from django.core.management import CommandError, call_command, execute_from_command_line
 
-from django_notify_tasks.probes import FAIL, OK, SKIP, probe_broker
+from django_notify_tasks.connectivity import FAIL, OK, SKIP, probe_broker
 from tests.conftest import CENTRIFUGO_KEY, _use_smtp
-from tests.services import SilentSmtpServer, free_port
+from tests.support.services import SilentSmtpServer, free_port
 
 
 @pytest.fixture

@@ -12,7 +12,10 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from django_notify_tasks import deliveries, email, realtime
+from django_notify_tasks import deliveries
+from django_notify_tasks.channels.email import backend as email_backend
+from django_notify_tasks.channels.email import connections as email_connections
+from django_notify_tasks.channels.realtime import publish as realtime
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.processing import process_notification
 from tests.conftest import make_user
@@ -184,11 +187,11 @@ def test_message_has_deterministic_id_and_both_parts(chat: Chat, member: Any) ->
     Membership.objects.create(chat=chat, user=member)
     [delivery_id] = email_ids(Notification.objects.get().pk)
     delivery = Delivery.objects.get(pk=delivery_id)
-    email.send_each([delivery], lambda d: None, lambda d, e: pytest.fail(str(e)))
+    email_connections.send_each([delivery], lambda d: None, lambda d, e: pytest.fail(str(e)))
     [sent] = mail.outbox
-    assert sent.extra_headers["Message-ID"] == email.message_id(delivery)
+    assert sent.extra_headers["Message-ID"] == email_backend.message_id(delivery)
     assert (
-        email.message_id(delivery)
+        email_backend.message_id(delivery)
         == f"<notify-tasks.{delivery.notification.stamp}.{delivery.pk}@chat.example>"
     )
     assert sent.alternatives[0][1] == "text/html"
@@ -211,7 +214,7 @@ def test_message_has_deterministic_id_and_both_parts(chat: Chat, member: Any) ->
 def test_smtp_errors_are_classified(exc: Exception, transient: bool) -> None:
     from django_notify_tasks.exceptions import TransientDeliveryError
 
-    assert isinstance(email.classify(exc), TransientDeliveryError) is transient
+    assert isinstance(email_backend.classify(exc), TransientDeliveryError) is transient
 
 
 def test_projects_without_template_settings_still_render(
@@ -255,7 +258,7 @@ def test_a_backend_that_cannot_be_built_fails_each_delivery(
     Membership.objects.create(chat=chat, user=member)
     [delivery_id] = email_ids(Notification.objects.get().pk)
     errors: list[str] = []
-    email.send_each(
+    email_connections.send_each(
         list(Delivery.objects.filter(pk=delivery_id)),
         lambda d: pytest.fail("sent"),
         lambda d, e: errors.append(str(e)),
@@ -322,9 +325,11 @@ def test_ids_do_not_repeat_when_a_database_reuses_primary_keys() -> None:
 
     before = delivery(datetime(2026, 1, 1, tzinfo=dt_timezone.utc))
     after = delivery(datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=dt_timezone.utc))
-    assert email.message_id(before) != email.message_id(after)
+    assert email_backend.message_id(before) != email_backend.message_id(after)
     assert realtime.idempotency_key(before) != realtime.idempotency_key(after)
-    assert email.message_id(before) == email.message_id(delivery(before.notification.created_at))
+    assert email_backend.message_id(before) == email_backend.message_id(
+        delivery(before.notification.created_at)
+    )
 
 
 def test_a_worker_whose_clock_runs_ahead_does_not_take_a_live_claim(

@@ -10,11 +10,12 @@ from django.core import mail
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from django_notify_tasks import email, operations, processing
+from django_notify_tasks import operations, processing
+from django_notify_tasks.channels import get_channel
+from django_notify_tasks.channels.email import content as email_content
 from django_notify_tasks.exceptions import DeliveryFailed
 from django_notify_tasks.models import Delivery, Notification
-from django_notify_tasks.processing import BATCH_SIZE, process_pending
-from django_notify_tasks.tasks import BATCH_SIZE as DELIVERY_BATCH
+from django_notify_tasks.processing import NOTIFICATIONS_PER_RUN, process_pending
 from django_notify_tasks.tasks import process_notification
 from tests.conftest import email_rule, make_user
 from tests.testapp.models import Chat, Membership
@@ -35,11 +36,11 @@ def queued(monkeypatch: Any) -> list[tuple[str, list[int]]]:
     """What would go to the broker: (task name, ids)."""
     sent: list[tuple[str, list[int]]] = []
 
-    def enqueue(task: Any, args: Any, using: str = "default", **options: Any) -> bool:
-        sent.append((task.name.rpartition(".")[2], list(args[0])))
+    def enqueue(task_name: str, args: Any, using: str = "default", **options: Any) -> bool:
+        sent.append((task_name.rpartition(".")[2], list(args[0])))
         return True
 
-    monkeypatch.setattr("django_notify_tasks.tasks.enqueue", enqueue)
+    monkeypatch.setattr("django_notify_tasks.sending.enqueue", enqueue)
     monkeypatch.setattr("django_notify_tasks.dispatch.enqueue_notifications", lambda *a: None)
     return sent
 
@@ -60,13 +61,13 @@ def statuses() -> list[str]:
 def test_a_run_takes_the_oldest_pending_notifications_along_up_to_a_batch(
     queued: Any, chat: Chat
 ) -> None:
-    ids = new_members(chat, BATCH_SIZE + 2)
+    ids = new_members(chat, NOTIFICATIONS_PER_RUN + 2)
     newest = ids[-1]
     pending = process_pending(newest, "default")
     # Its own notification, and the oldest others: the two past the batch wait.
     left = Notification.objects.filter(status=PENDING).order_by("pk").values_list("pk", flat=True)
-    assert list(left) == ids[BATCH_SIZE - 1 : BATCH_SIZE + 1]
-    assert len(pending[EMAIL]) == BATCH_SIZE
+    assert list(left) == ids[NOTIFICATIONS_PER_RUN - 1 : NOTIFICATIONS_PER_RUN + 1]
+    assert len(pending[EMAIL]) == NOTIFICATIONS_PER_RUN
     targets = Delivery.objects.filter(pk__in=pending[EMAIL]).values_list("target", flat=True)
     assert "member051@chat.example" in targets and "member049@chat.example" not in targets
     # The tasks queued for the others find their notification done.
@@ -147,7 +148,7 @@ def test_the_processing_task_sends_the_first_batch_itself(queued: Any, chat: Cha
 def test_a_fan_out_past_a_batch_goes_on_in_delivery_tasks(
     settings: Any, queued: Any, chat: Chat
 ) -> None:
-    size = DELIVERY_BATCH[EMAIL]
+    size = get_channel(EMAIL).batch_size
     addresses = [f"reader{n:03}@chat.example" for n in range(size + 7)]
     settings.NOTIFY_TASKS_RULES = email_rule(lambda membership: addresses)
     [notification_id] = new_members(chat, 1)
@@ -192,7 +193,7 @@ def test_inline_templates_are_compiled_once_not_for_each_notification(
         return compile_template(engine, source)
 
     monkeypatch.setattr(Engine, "from_string", counting)
-    email._compiled.cache_clear()
+    email_content._compiled.cache_clear()
     ids = new_members(chat, 3)
     process_pending(ids[0], "default")
     assert sorted(compiled) == [".", "Welcome {{ instance.user }}"]  # body, subject: once
@@ -293,7 +294,7 @@ def test_a_run_out_of_time_queues_the_next_channel_instead_of_sending_it(
     def out_of_time(*args: Any) -> None:
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr("django_notify_tasks.realtime.publish_each", out_of_time)
+    monkeypatch.setattr("django_notify_tasks.channels.realtime.publish.publish_each", out_of_time)
     [notification_id] = new_members(chat, 1)
     process_notification.apply(args=(notification_id,))
     assert mail.outbox == []  # realtime went first and used up the time

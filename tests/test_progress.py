@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from django_notify_tasks import reports, tasks
 from tests.conftest import make_user
-from tests.services import free_port
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -139,10 +139,10 @@ def test_progress_is_stored_only_for_a_task_run(monkeypatch: Any, task_id: str) 
     stored: list[dict[str, Any]] = []
     task = tasks.activity_digest
     monkeypatch.setattr(task, "update_state", lambda **kwargs: stored.append(kwargs))
-    tasks.report_progress(task, 1, 3)  # called as a function: no task id, nothing stored
+    reports.store_progress(task, 1, 3)  # called as a function: no task id, nothing stored
     task.push_request(id=task_id)
     try:
-        tasks.report_progress(task, 1, 3)
+        reports.store_progress(task, 1, 3)
     finally:
         task.pop_request()
     assert stored == [{"state": "PROGRESS", "meta": {"current": 1, "total": 3, "percent": 33}}]
@@ -158,8 +158,8 @@ def test_a_report_never_fails_for_its_progress(
     monkeypatch.setattr(task, "update_state", backend_down)
     task.push_request(id=task_id)
     try:
-        with caplog.at_level(logging.WARNING, logger="django_notify_tasks.tasks"):
-            tasks.report_progress(task, 1, 3)
+        with caplog.at_level(logging.WARNING, logger="django_notify_tasks.reports.live"):
+            reports.store_progress(task, 1, 3)
     finally:
         task.pop_request()
     assert f"Could not store the progress of {task_id}" in caplog.text

@@ -12,9 +12,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from django_notify_tasks import tasks
-from tests.reports_data import record_delivery
-from tests.services import wait_for
+from django_notify_tasks import reports, tasks
+from tests.support.reports_data import record_delivery
+from tests.support.services import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -25,13 +25,13 @@ STEPS = 7  # four queries, the file, the email, the staff channel
 def gated_progress(monkeypatch: Any) -> Iterator[list[threading.Event]]:
     """The worker stops after storing each progress step until the test releases it."""
     release = [threading.Event() for _ in range(STEPS + 1)]
-    store = tasks.report_progress
+    store = reports.store_progress
 
     def store_then_wait(task: Any, current: int, total: int) -> None:
         store(task, current, total)
         release[current].wait(timeout=30)
 
-    monkeypatch.setattr(tasks, "report_progress", store_then_wait)
+    monkeypatch.setattr("django_notify_tasks.reports.live.store_progress", store_then_wait)
     yield release
     for event in release:  # never leave the worker waiting, even when the test failed
         event.set()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from django_notify_tasks import reports, tasks
 from django_notify_tasks.reports import live
-from tests.reports_data import record_delivery
+from tests.support.reports_data import record_delivery
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

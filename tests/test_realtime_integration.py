@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from django_notify_tasks import realtime
+from django_notify_tasks.channels.realtime import publish as realtime
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.tasks import publish_realtime
-from tests.services import wait_for
+from tests.support.services import wait_for
 from tests.testapp.models import Chat, Membership
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -17,7 +17,7 @@ from cent.exceptions import (
 )
 from django.test import override_settings
 
-from django_notify_tasks import realtime
+from django_notify_tasks.channels.realtime import publish as realtime
 from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.processing import process_notification

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from django_notify_tasks.reports.checks import check_reports
+from django_notify_tasks.checks.reports import check_reports
 
 DIGEST = "notify-tasks-activity-digest"
 

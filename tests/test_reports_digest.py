@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_notify_tasks import reports, tasks
 from django_notify_tasks.reports.period import digest_period
 from tests.conftest import make_user
-from tests.reports_data import record_delivery
+from tests.support.reports_data import record_delivery
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 
 from django_notify_tasks import reports
-from tests.reports_data import record_delivery
-from tests.services import SmtpServer
+from tests.support.reports_data import record_delivery
+from tests.support.services import SmtpServer
 
 pytestmark = pytest.mark.django_db
 

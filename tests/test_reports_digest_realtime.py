@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from django_notify_tasks import reports, tokens
+from django_notify_tasks import reports
+from django_notify_tasks.channels.realtime import tokens
 from tests.conftest import make_user
-from tests.reports_data import record_delivery
+from tests.support.reports_data import record_delivery
 
 pytestmark = pytest.mark.django_db
 

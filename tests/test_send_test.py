@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command, execute_from_command_line
 
 from django_notify_tasks.models import Delivery, Notification
-from django_notify_tasks.smoke import SMOKE_RULE, SUBJECT
+from django_notify_tasks.send_test import SUBJECT, TEST_RULE
 from tests.conftest import _use_smtp
-from tests.services import free_port
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def test_sends_one_email_through_the_smtp_server_and_logs_it(smtp_server: Any) -
     assert received.envelope_to == ["ops@chat.example"]
     assert received.subject == SUBJECT
     assert received.message_id == delivery.message_id
-    assert (delivery.status, delivery.notification.rule) == ("sent", SMOKE_RULE)
+    assert (delivery.status, delivery.notification.rule) == ("sent", TEST_RULE)
     assert delivery.notification.status == Notification.Status.PROCESSED
     assert output == f"email to ops@chat.example: sent, Message-ID {delivery.message_id}\n"
 
@@ -38,7 +38,7 @@ def test_with_a_channel_it_also_publishes_to_centrifugo(smtp_server: Any, centri
     output = send_test("--to", "ops@chat.example", "--channel", "personal:#1")
     [publication] = centrifugo.publications_to("personal:#1")
     notification = Notification.objects.get()
-    assert publication.data["rule"] == SMOKE_RULE
+    assert publication.data["rule"] == TEST_RULE
     assert publication.data["notification"] == notification.pk
     assert publication.idempotency_key == f"notify-tasks-{notification.stamp}"
     assert len(smtp_server.messages) == 1

@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from django_notify_tasks import notify, notify_bulk
 from django_notify_tasks.models import Notification
-from django_notify_tasks.signals import UnknownRuleError, snapshot
+from django_notify_tasks.recording import snapshot
+from django_notify_tasks.signals import UnknownRuleError
 from tests.conftest import make_user
 from tests.testapp.models import Chat, Membership, ModeratorMembership
 
@@ -307,3 +308,9 @@ def test_snapshot_keeps_json_values_and_turns_the_others_into_text(chat: Chat) -
     joined = snapshot(Membership(chat=chat, user=chat.admin, joined_at=datetime(2026, 1, 1)))
     assert joined["joined_at"] == datetime(2026, 1, 1)  # DjangoJSONEncoder writes it later
     assert joined["chat_id"] == chat.pk
+
+
+def test_snapshot_never_holds_the_password_hash(member: Any) -> None:
+    assert member.password
+    assert "password" not in snapshot(member)
+    assert snapshot(member)["username"] == "bob"

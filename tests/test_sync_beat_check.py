@@ -8,7 +8,7 @@ import pytest
 from django.core.checks import run_checks
 
 from django_notify_tasks.beat import beat_schedule
-from django_notify_tasks.beat_sync import check_database_scheduler
+from django_notify_tasks.checks.beat import check_database_scheduler
 
 DATABASE = "django_celery_beat.schedulers:DatabaseScheduler"
 

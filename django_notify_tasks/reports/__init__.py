@@ -13,7 +13,13 @@ from django_notify_tasks.reports.files import (
     report_dir,
     write_json_atomic,
 )
-from django_notify_tasks.reports.live import LiveProgress, digest_summary, percent_of
+from django_notify_tasks.reports.live import (
+    LiveProgress,
+    digest_summary,
+    percent_of,
+    run_activity_digest,
+    store_progress,
+)
 from django_notify_tasks.reports.period import DigestPeriodError, Period, digest_period
 from django_notify_tasks.reports.purge import PURGE_BATCH_SIZE, purge_old
 from django_notify_tasks.reports.users import (
@@ -40,6 +46,8 @@ __all__ = [
     "percent_of",
     "purge_old",
     "report_dir",
+    "run_activity_digest",
+    "store_progress",
     "user_count_report",
     "write_json_atomic",
 ]

@@ -8,12 +8,12 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from django_notify_tasks import realtime
+from django_notify_tasks.channels.realtime import publish as realtime
 from django_notify_tasks.exceptions import NotifyTasksError
-from django_notify_tasks.reports.delivery import email_digest, publish_digest
 from django_notify_tasks.reports.digest import QUERY_STEPS, build_digest
 from django_notify_tasks.reports.files import report_dir, write_json_atomic
 from django_notify_tasks.reports.period import digest_period
+from django_notify_tasks.reports.send_digest import email_digest, publish_digest
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 SEND_STEPS = 2  # email, staff channel

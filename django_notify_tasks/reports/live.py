@@ -14,12 +14,13 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from django_notify_tasks import realtime
-from django_notify_tasks.reports.delivery import digest_channel
+from django_notify_tasks.channels.realtime import publish as realtime
+from django_notify_tasks.reports.activity import activity_digest
+from django_notify_tasks.reports.send_digest import digest_channel
 
 MIN_INTERVAL = 0.2  # seconds between two progress publications of a run
 MESSAGE_TYPE = "progress"
@@ -27,6 +28,12 @@ PROGRESS, SUCCESS, FAILURE = "PROGRESS", "SUCCESS", "FAILURE"
 SUMMARY_KEYS = ("period", "totals", "new_users", "emailed", "published")
 
 logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from celery import Task
+
+    AnyTask = Task[Any, Any]
+else:
+    AnyTask = Any
 P = ParamSpec("P")
 Result = dict[str, Any]
 
@@ -122,3 +129,27 @@ class LiveProgress:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+def run_activity_digest(
+    task: AnyTask, start: str | None, end: str | None, hours: float | None, send: bool
+) -> Result:
+    """The ``activity_digest`` task's run: the digest, its progress stored and published."""
+    live = LiveProgress(task.request.id)
+
+    def progress(current: int, total: int) -> None:
+        store_progress(task, current, total)  # stored first: the record pages fall back on
+        live.step(current, total)
+
+    return live.run(activity_digest, start, end, hours, send=send, progress=progress)
+
+
+def store_progress(task: AnyTask, current: int, total: int) -> None:
+    """Store state PROGRESS for the status endpoint; a report never fails for its progress."""
+    if not task.request.id:  # called as a plain function, not as a task
+        return
+    meta = {"current": current, "total": total, "percent": percent_of(current, total)}
+    try:
+        task.update_state(state="PROGRESS", meta=meta)
+    except Exception:  # the result backend is down: the report itself can still be made
+        logger.warning("Could not store the progress of %s", task.request.id, exc_info=True)

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
-from django_notify_tasks import tokens
+from django_notify_tasks.channels.realtime import tokens
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.reports.delivery import digest_channel
+from django_notify_tasks.reports.send_digest import digest_channel
 
 register = template.Library()
 

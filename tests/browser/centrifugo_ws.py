@@ -1,6 +1,6 @@
 """A Centrifugo double with a WebSocket side, for the demo's live feed in a real browser.
 
-The server API is the strict double of ``tests/centrifugo.py``. Beside it, a WebSocket
+The server API is the strict double of ``tests/support/centrifugo.py``. Beside it, a WebSocket
 endpoint speaks as much of Centrifugo's JSON client protocol as centrifuge-js needs
 (reference/centrifugo-contract.md): ``connect`` with a connection JWT (HS256, ``sub``, no
 ``channel`` claim), ``subscribe`` with a subscription JWT for the exact channel, or none for
@@ -20,8 +20,8 @@ from typing import Any
 import jwt
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from tests.centrifugo import DOUBLE_VERSION, CentrifugoDouble, PublishSpec
-from tests.services import free_port, wait_for
+from tests.support.centrifugo import DOUBLE_VERSION, CentrifugoDouble, PublishSpec
+from tests.support.services import free_port, wait_for
 
 PERMISSION_DENIED = {"code": 103, "message": "permission denied"}
 UNAUTHORIZED = {"code": 101, "message": "unauthorized"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.services import free_port, wait_for
+from tests.support.services import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DEMO = ROOT / "example_project" / "run_demo.py"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.services import wait_for
+from tests.support.services import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.centrifugo import DEFAULT_NAMESPACES, CentrifugoDouble
 from tests.faults import config
 from tests.faults.harness import FaultSmtpServer
-from tests.services import RedisServer
-from tests.workers import CeleryWorker
+from tests.support.centrifugo import DEFAULT_NAMESPACES, CentrifugoDouble
+from tests.support.services import RedisServer
+from tests.support.workers import CeleryWorker
 
 # PostgreSQL-only files (the request path's one round trip, SKIP LOCKED claims): collected
 # only in the PostgreSQL pass, never left skipped.

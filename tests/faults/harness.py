@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from django_notify_tasks.models import Delivery
 from django_notify_tasks.tasks import redispatch_stale
 from tests.faults.config import QUEUE
-from tests.services import SmtpHandler, SmtpServer, free_port
-from tests.workers import CeleryWorker
+from tests.support.services import SmtpHandler, SmtpServer, free_port
+from tests.support.workers import CeleryWorker
 
 
 @dataclass

@@ -11,9 +11,9 @@ from django_notify_tasks.models import Delivery, Notification
 from tests.faults.config import rules
 from tests.faults.conftest import Faults
 from tests.faults.harness import email_tally, sending_task, settled, sweep_until
-from tests.services import SilentListener, wait_for
+from tests.support.services import SilentListener, wait_for
+from tests.support.workers import process_gone
 from tests.testapp.models import Chat
-from tests.workers import process_gone
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 

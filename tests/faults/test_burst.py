@@ -73,7 +73,7 @@ def test_overlapping_delivery_tasks_claim_each_row_once(faults: Faults, chat_adm
     batches += [delivery_ids[start : start + 50] for start in range(25, 200, 50)]
     batches += [[pk] for pk in reversed(delivery_ids)]
     for batch in batches:  # every row in three tasks, which two processes run at once
-        enqueue(deliver_email, (batch,))
+        enqueue(deliver_email.name, (batch,))
 
     faults.worker.wait_until(lambda: settled() and len(faults.smtp.messages) >= 200, 60, "200")
     faults.worker.wait_until(faults.worker.idle, 60, "all 208 tasks done")

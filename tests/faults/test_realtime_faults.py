@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from django_notify_tasks.models import Delivery
-from tests.centrifugo import CentrifugoDouble
 from tests.faults.config import rules
 from tests.faults.conftest import Faults
 from tests.faults.harness import email_tally, failures, settled
+from tests.support.centrifugo import CentrifugoDouble
 from tests.testapp.models import Chat
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]

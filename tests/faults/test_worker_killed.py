@@ -12,7 +12,7 @@ from django_notify_tasks.models import Delivery
 from tests.faults.config import KILL_RECIPIENTS, rules
 from tests.faults.conftest import Faults
 from tests.faults.harness import email_tally, sending_task, settled, sweep_until
-from tests.services import wait_for
+from tests.support.services import wait_for
 from tests.testapp.models import Chat
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_notify_tasks.centrifugo_config import build_config
+from django_notify_tasks.channels.realtime.config import build_config
+from django_notify_tasks.conf import app_settings
 
 
 class Command(BaseCommand):
@@ -35,14 +35,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, major: int, origins: list[str] | None, **options: Any) -> None:
         missing = [
             name
-            for name in ("NOTIFY_TASKS_CENTRIFUGO_API_KEY", "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET")
-            if not getattr(settings, name, None)
+            for name, value in (
+                ("NOTIFY_TASKS_CENTRIFUGO_API_KEY", app_settings.centrifugo_api_key),
+                ("NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET", app_settings.centrifugo_token_secret),
+            )
+            if not value
         ]
         if missing:
             raise CommandError(f"Set {' and '.join(missing)} first (from the environment).")
-        origins = (
-            origins
-            or list(getattr(settings, "CSRF_TRUSTED_ORIGINS", []))
-            or ["http://localhost:8000"]
-        )
+        origins = origins or app_settings.csrf_trusted_origins or ["http://localhost:8000"]
         self.stdout.write(json.dumps(build_config(major, origins), indent=2))

@@ -7,7 +7,7 @@ from typing import Any
 from celery import current_app
 from django.core.management.base import BaseCommand, CommandError
 
-from django_notify_tasks.probes import FAIL, probe_all
+from django_notify_tasks.connectivity import FAIL, probe_all
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_notify_tasks.models import Delivery
-from django_notify_tasks.smoke import SmokeTestError, send_test
+from django_notify_tasks.send_test import SendTestError, send_test
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, to: str, channel: str | None, **options: Any) -> None:
         try:
             sent = send_test(to, channel)
-        except SmokeTestError as exc:
+        except SendTestError as exc:
             raise CommandError(str(exc)) from exc
         for delivery in sent:
             self.stdout.write(describe(delivery))

@@ -48,7 +48,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.services import free_port
+from tests.support.services import free_port
 
 DEFAULT_NAMESPACES = frozenset({"personal", "chats", "staff"})
 IDEMPOTENCY_WINDOW = 300.0  # seconds; centrifuge keeps idempotent results for 5 minutes

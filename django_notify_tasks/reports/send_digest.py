@@ -1,45 +1,39 @@
 """Sending a digest: email to ``ADMINS`` and a publication on the staff channel.
 
-Both go through the package's own sending code: the mailer (or email backend) and the
-timeout of ``email.open_mail_backend``, and ``realtime.publish`` (the shared ``cent`` client).
+Both go through the channels' own sending code: the mailer (or email backend) and the
+timeout of ``open_mail_backend``, and ``publish`` (the shared ``cent`` client).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
-from django_notify_tasks import email, realtime
+from django_notify_tasks.channels.email.backend import open_mail_backend
+from django_notify_tasks.channels.email.content import render_email
+from django_notify_tasks.channels.email.spec import EmailSpec
+from django_notify_tasks.channels.realtime.publish import publish
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.rules import EmailSpec
 
 DIGEST_TEMPLATE = "django_notify_tasks/email/activity_digest"
 
 
-def admin_addresses() -> list[str]:
-    """``ADMINS`` as addresses: Django 6 lists strings, older settings (name, address) pairs."""
-    return [
-        entry if isinstance(entry, str) else entry[1] for entry in getattr(settings, "ADMINS", [])
-    ]
-
-
 def email_digest(digest: dict[str, Any]) -> int:
     """One message, text and HTML, to every admin; how many recipients (0 without ADMINS)."""
-    recipients = admin_addresses()
+    recipients = app_settings.admins
     if not recipients:
         return 0
     spec = EmailSpec(to=(), template=DIGEST_TEMPLATE)
-    content = email.render_email(spec, {**digest, "digest": digest})
+    content = render_email(spec, {**digest, "digest": digest})
     message = EmailMultiAlternatives(
-        subject=getattr(settings, "EMAIL_SUBJECT_PREFIX", "") + content.subject,
+        subject=app_settings.email_subject_prefix + content.subject,
         body=content.body,
         from_email=app_settings.email_from,
         to=recipients,
     )
     message.attach_alternative(content.html, "text/html")
-    with email.open_mail_backend() as backend:
+    with open_mail_backend() as backend:
         backend.send_messages([message])
     return len(recipients)
 
@@ -56,5 +50,5 @@ def publish_digest(digest: dict[str, Any], idempotency_key: str) -> str | None:
     channel = digest_channel()
     if channel is None:
         return None
-    realtime.publish(channel, digest, idempotency_key)
+    publish(channel, digest, idempotency_key)
     return channel

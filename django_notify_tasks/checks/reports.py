@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.urls import NoReverseMatch, reverse
 
 from django_notify_tasks.beat import ScheduleError, beat_schedule
-from django_notify_tasks.checks import PREFIX
+from django_notify_tasks.channels.realtime.names import check_channel
+from django_notify_tasks.checks.ids import PREFIX
+from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import PermanentDeliveryError
-from django_notify_tasks.realtime import check_channel
 from django_notify_tasks.reports.period import DigestPeriodError, digest_period
-from django_notify_tasks.status import result_backend_url
+from django_notify_tasks.task_status import result_backend_url
 
 DIGEST_TASK = "django_notify_tasks.activity_digest"
 DIGEST_KWARGS = {"start", "end", "hours", "send"}
@@ -25,7 +25,7 @@ def check_reports(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 
 def _digest_channel() -> list[CheckMessage]:
-    channel = getattr(settings, "NOTIFY_TASKS_DIGEST_CHANNEL", None)
+    channel = app_settings.digest_channel
     if channel is None:
         return []
     try:

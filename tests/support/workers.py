@@ -25,7 +25,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from tests.services import wait_for
+from tests.support.services import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a Python process needs to start and find its libraries; nothing from pytest.
@@ -60,7 +60,7 @@ def worker_environment(settings_module: str, extra: Mapping[str, str]) -> dict[s
 
 
 class CeleryWorker:
-    """``celery -A tests.celery_app worker --pool prefork`` consuming one queue of its own."""
+    """``celery -A tests.support.celery_app worker --pool prefork`` on a queue of its own."""
 
     def __init__(
         self,
@@ -83,7 +83,7 @@ class CeleryWorker:
     @property
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
+            sys.executable, "-m", "celery", "-A", "tests.support.celery_app", "worker",
             "--pool", "prefork", "--concurrency", str(self.concurrency),
             "--queues", self.queue, "--hostname", self.hostname,
             "--without-gossip", "--without-mingle", "--loglevel", "INFO",

@@ -7,9 +7,9 @@ from typing import Any
 
 from celery import current_app, states
 from celery.backends.base import DisabledBackend
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
+from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import NotifyTasksError
 
 PROGRESS = "PROGRESS"
@@ -21,9 +21,7 @@ class NoResultBackend(NotifyTasksError):
 
 def result_backend_url() -> str | None:
     """The result backend the current Celery app or the Django settings name, if any."""
-    configured = current_app.conf.result_backend or getattr(
-        settings, "CELERY_RESULT_BACKEND", None
-    )
+    configured = current_app.conf.result_backend or app_settings.celery_result_backend
     return str(configured) if configured else None
 
 

@@ -16,9 +16,9 @@ from cent import InfoRequest
 from cent.exceptions import CentUnauthorizedError
 from kombu.utils.url import maybe_sanitize_url
 
-from django_notify_tasks import realtime
+from django_notify_tasks.channels.email.backend import open_mail_backend
+from django_notify_tasks.channels.realtime.publish import client
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.email import open_mail_backend
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
 BROKER_SOCKET_OPTIONS = ("socket_connect_timeout", "socket_timeout")
@@ -91,7 +91,7 @@ def _open_mail() -> str:
 
 
 def _centrifugo_info() -> str:
-    nodes = realtime.client().info(InfoRequest()).nodes
+    nodes = client().info(InfoRequest()).nodes
     versions = sorted({node.version for node in nodes})
     return (
         f"{app_settings.centrifugo_api_url}: {len(nodes)} node(s), version {', '.join(versions)}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.rules import PLACEHOLDER, current_rules
+from django_notify_tasks.paths import PLACEHOLDER
+from django_notify_tasks.rules import current_rules
 
 PERSONAL = "personal"
 
@@ -17,7 +18,8 @@ def namespaces() -> list[str]:
     if colon:
         found.add(digest_namespace)
     for rule in current_rules().rules.values():
-        for channel in rule.realtime.channels if rule.realtime else ():
+        spec = rule.sections.get("realtime")
+        for channel in spec.channels if spec else ():
             namespace, colon, _ = channel.partition(":")
             if colon and not PLACEHOLDER.search(namespace):
                 found.add(namespace)

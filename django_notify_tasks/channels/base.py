@@ -1,0 +1,133 @@
+"""The channel interface: every step the worker asks of one way of reaching people.
+
+A channel owns one section of a rule (``rule[channel.name]``), turns it into Delivery rows
+when a notification is processed, and sends claimed batches of those rows. The worker-side
+modules (``processing``, ``sending``) call only these methods, so they never branch on a
+channel's name; email and realtime are two subclasses, and a project adds its own by dotted
+path in ``NOTIFY_TASKS_CHANNELS`` (docs/channels.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.checks import CheckMessage
+from django.db import models
+
+from django_notify_tasks.exceptions import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from django_notify_tasks.models import Delivery, Notification
+
+OnSent = Callable[[Delivery], None]
+OnError = Callable[[Delivery, Exception], None]
+MAX_TARGET_LENGTH = 255  # Delivery.target
+GENERIC_TASK = "django_notify_tasks.send_deliveries"
+
+
+class Channel:
+    """Base class of every channel; subclasses set ``name`` and override the steps."""
+
+    #: The rule section it reads and the ``Delivery.channel`` value of its rows.
+    name: ClassVar[str]
+    #: The Celery task that sends a batch of its rows. The generic task takes the channel's
+    #: name as its first argument (``task_args``); the built-in channels have tasks of their own.
+    task_name: ClassVar[str] = GENERIC_TASK
+    #: Rows one task run claims and sends.
+    batch_size: ClassVar[int] = 50
+    #: The keys its rule section may have (None: any; the section is a dict either way).
+    section_keys: ClassVar[frozenset[str] | None] = None
+    #: A run fills its batch with other notifications' waiting rows (one connection, many).
+    coalesce: ClassVar[bool] = False
+
+    # Rules, on the request side and in checks ------------------------------------------------
+
+    def parse_section(
+        self, rule: str, section: Mapping[str, Any], model: type[models.Model]
+    ) -> Any:
+        """The rule's section as this channel keeps it; raise ``RuleError`` naming a problem."""
+        return section
+
+    def section_problems(self, rule: str, spec: Any) -> list[str]:
+        """Problems ``manage.py check`` reports that parsing cannot see (a missing template)."""
+        return []
+
+    def check(self) -> list[CheckMessage]:
+        """System check messages about this channel's settings."""
+        return []
+
+    # Processing, in the worker ----------------------------------------------------------------
+
+    def enabled(self) -> bool:
+        """False when settings turn the channel off: rules then make no rows for it."""
+        return True
+
+    def prefetch(self, spec: Any, instances: list[models.Model]) -> None:
+        """Load, for a batch of instances at once, what ``build_deliveries`` will walk."""
+
+    def build_deliveries(
+        self,
+        spec: Any,
+        notification: Notification,
+        instance: models.Model,
+        context: dict[str, Any],
+    ) -> list[Delivery]:
+        """Unsaved rows, one per target; a problem becomes a failed row saying why."""
+        raise NotImplementedError(f"{type(self).__name__} should define build_deliveries()")
+
+    # Sending, in the worker -------------------------------------------------------------------
+
+    def send(self, deliveries: Sequence[Delivery], on_sent: OnSent, on_error: OnError) -> None:
+        """Send claimed rows and report each one's result; by default one at a time."""
+        for delivery in deliveries:
+            try:
+                self.send_one(delivery)
+            except SoftTimeLimitExceeded:
+                raise
+            except Exception as exc:
+                on_error(delivery, self.classify(exc))
+            else:
+                on_sent(delivery)
+
+    def send_one(self, delivery: Delivery) -> None:
+        """Send one row; raise on failure (``classify`` decides whether it is retried)."""
+        raise NotImplementedError(f"{type(self).__name__} should define send() or send_one()")
+
+    def classify(self, exc: Exception) -> DeliveryError:
+        """Transient errors are retried with backoff, permanent ones recorded at once."""
+        if isinstance(exc, DeliveryError):
+            return exc
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, OSError | TimeoutError):
+            return TransientDeliveryError(reason)
+        return PermanentDeliveryError(reason)
+
+    def sent_fields(self, delivery: Delivery) -> dict[str, str]:
+        """Extra fields recorded on a sent row (email: its Message-ID)."""
+        return {}
+
+    def task_args(self, delivery_ids: Sequence[int]) -> tuple[Any, ...]:
+        """The positional arguments of ``task_name`` for these rows."""
+        if self.task_name == GENERIC_TASK:
+            return (self.name, list(delivery_ids))
+        return (list(delivery_ids),)
+
+    # Helpers for build_deliveries --------------------------------------------------------------
+
+    def delivery(self, notification: Notification, target: str, **content: str) -> Delivery:
+        """A pending row of this channel; ``content``: ``subject``, ``body``, ``html``."""
+        return Delivery(notification=notification, channel=self.name, target=target, **content)
+
+    def failed(self, notification: Notification, target: str, reason: str) -> Delivery:
+        """A row that failed before sending: the recipient or the content could not be made."""
+        return Delivery(
+            notification=notification,
+            channel=self.name,
+            target=target[:MAX_TARGET_LENGTH],
+            status=Delivery.Status.FAILED,
+            error=reason,
+        )

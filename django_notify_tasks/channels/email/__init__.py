@@ -1,0 +1,86 @@
+"""The email channel: a rule's ``email`` section becomes one message per distinct address."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.checks import CheckMessage
+from django.db import models
+
+from django_notify_tasks.channels.base import Channel, OnError, OnSent
+from django_notify_tasks.channels.email import backend, checks, connections, content, recipients
+from django_notify_tasks.channels.email.spec import EMAIL_KEYS, EmailSpec, parse_email_section
+from django_notify_tasks.exceptions import DeliveryError, PermanentDeliveryError
+from django_notify_tasks.models import Delivery, Notification
+
+__all__ = ["EmailChannel", "EmailSpec"]
+
+
+class EmailChannel(Channel):
+    name = "email"
+    task_name = "django_notify_tasks.deliver_email"
+    batch_size = 50
+    coalesce = True  # one SMTP connection then carries many notifications' messages
+    section_keys = EMAIL_KEYS
+
+    def parse_section(
+        self, rule: str, section: Mapping[str, Any], model: type[models.Model]
+    ) -> EmailSpec:
+        return parse_email_section(rule, section, model)
+
+    def section_problems(self, rule: str, spec: EmailSpec) -> list[str]:
+        return [f"the email {problem}" for problem in content.template_problems(spec)]
+
+    def check(self) -> list[CheckMessage]:
+        return checks.check_mailer()
+
+    def prefetch(self, spec: EmailSpec, instances: list[models.Model]) -> None:
+        recipients.prefetch_relations(spec, instances)
+
+    def build_deliveries(
+        self,
+        spec: EmailSpec,
+        notification: Notification,
+        instance: models.Model,
+        context: dict[str, Any],
+    ) -> list[Delivery]:
+        """One row per distinct address; problems become failed rows."""
+        try:
+            rendered = content.render_email(spec, context)
+        except PermanentDeliveryError as exc:
+            return [self.failed(notification, "(all recipients)", str(exc))]
+        rows: dict[str, Delivery] = {}
+        try:
+            for entry, value in recipients.resolve_recipients(spec, instance):
+                try:
+                    address = recipients.check_address(value)
+                except PermanentDeliveryError as exc:
+                    rows.setdefault(entry, self.failed(notification, entry, str(exc)))
+                    continue
+                rows.setdefault(
+                    address.lower(),
+                    self.delivery(
+                        notification,
+                        address,
+                        subject=rendered.subject,
+                        body=rendered.body,
+                        html=rendered.html,
+                    ),
+                )
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:
+            reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
+            rows.setdefault("(recipients)", self.failed(notification, "(recipients)", reason))
+        return list(rows.values())
+
+    def send(self, deliveries: Sequence[Delivery], on_sent: OnSent, on_error: OnError) -> None:
+        connections.send_each(deliveries, on_sent, on_error)
+
+    def classify(self, exc: Exception) -> DeliveryError:
+        return exc if isinstance(exc, DeliveryError) else backend.classify(exc)
+
+    def sent_fields(self, delivery: Delivery) -> dict[str, str]:
+        return {"message_id": backend.message_id(delivery)}

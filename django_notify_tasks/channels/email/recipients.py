@@ -1,0 +1,71 @@
+"""Who an email goes to: the rule's ``to`` entries resolved on the instance, and checked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import DatabaseError, models
+
+from django_notify_tasks.channels.base import MAX_TARGET_LENGTH
+from django_notify_tasks.channels.email.spec import EmailSpec
+from django_notify_tasks.exceptions import PermanentDeliveryError
+from django_notify_tasks.paths import resolve_path
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_recipients(spec: EmailSpec, instance: models.Model) -> Iterator[tuple[str, str]]:
+    """Yield ``(entry, address)`` pairs; an entry that cannot be resolved raises with its name."""
+    entries: Sequence[Any] = spec.to if isinstance(spec.to, tuple) else (spec.to,)
+    for entry in entries:
+        for value in _resolve_entry(entry, instance):
+            yield _describe(entry), value
+
+
+def _resolve_entry(entry: Any, instance: models.Model) -> list[Any]:
+    if callable(entry):
+        found = entry(instance)
+        return [found] if isinstance(found, str) else list(found or [])
+    if "@" in entry:
+        return [entry]
+    return resolve_path(instance, entry)
+
+
+def _describe(entry: Any) -> str:
+    return entry if isinstance(entry, str) else getattr(entry, "__qualname__", repr(entry))
+
+
+def check_address(address: object) -> str:
+    """The address, stripped, or ``PermanentDeliveryError`` saying why it cannot be used."""
+    if not isinstance(address, str) or not address.strip():
+        raise PermanentDeliveryError(f"no email address (the recipient resolved to {address!r})")
+    try:
+        validate_email(address.strip())
+    except ValidationError:
+        raise PermanentDeliveryError(f"invalid email address {address!r}") from None
+    if len(address.strip()) > MAX_TARGET_LENGTH:
+        raise PermanentDeliveryError(f"email address longer than {MAX_TARGET_LENGTH} characters")
+    return address.strip()
+
+
+def prefetch_relations(spec: EmailSpec, instances: list[models.Model]) -> None:
+    """Load the relations the ``to`` paths walk (``"admin.email"``: ``admin``) for a batch of
+    instances, one query per relation, instead of one per notification; templates that use
+    the same relation find it loaded too. A path that is no relation (a property, a method)
+    is left to be resolved row by row, as without a batch."""
+    if callable(spec.to):
+        return
+    for entry in spec.to:
+        if not isinstance(entry, str) or "@" in entry or "." not in entry:
+            continue
+        lookup = entry.rpartition(".")[0].replace(".", "__")
+        try:
+            models.prefetch_related_objects(instances, lookup)
+        except DatabaseError:
+            raise
+        except Exception:  # no relation (AttributeError, ValueError), or user code
+            logger.debug("%r is not prefetched", lookup, exc_info=True)

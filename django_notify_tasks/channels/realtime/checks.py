@@ -1,0 +1,57 @@
+"""System checks of the realtime channel's settings: W005, E013, W003, E014."""
+
+from __future__ import annotations
+
+from django.core.checks import CheckMessage, Error, Warning
+
+from django_notify_tasks.checks.ids import PREFIX
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.rules import current_rules
+
+
+def check_realtime() -> list[CheckMessage]:
+    """Centrifugo settings that realtime rules need, and mistakes the cent client punishes."""
+    messages: list[CheckMessage] = []
+    url = app_settings.centrifugo_api_url
+    parsed = current_rules()
+    realtime_rules = sorted(
+        name for name, rule in parsed.rules.items() if "realtime" in rule.sections
+    )
+    if realtime_rules and not url:
+        messages.append(
+            Warning(
+                f"Rules {realtime_rules!r} have a 'realtime' section, but realtime is off "
+                "(NOTIFY_TASKS_CENTRIFUGO_API_URL is not set): they will only send email.",
+                hint="Set NOTIFY_TASKS_CENTRIFUGO_API_URL where Centrifugo runs, or silence "
+                "this warning where it deliberately does not.",
+                id=f"{PREFIX}.W005",
+            )
+        )
+    if url and not app_settings.centrifugo_api_key:
+        messages.append(
+            Error(
+                "NOTIFY_TASKS_CENTRIFUGO_API_KEY should be set when "
+                "NOTIFY_TASKS_CENTRIFUGO_API_URL is: Centrifugo answers 401 without it.",
+                hint="Set it from the environment (e.g. os.environ['CENTRIFUGO_API_KEY']).",
+                id=f"{PREFIX}.E013",
+            )
+        )
+    if url and not app_settings.centrifugo_token_secret:
+        messages.append(
+            Warning(
+                "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET should be set when realtime is enabled.",
+                hint="Set it from the environment to Centrifugo's HMAC secret "
+                "(token_hmac_secret_key in v5, client.token.hmac_secret_key in v6); without "
+                "it the token endpoints answer 503 and browsers cannot connect.",
+                id=f"{PREFIX}.W003",
+            )
+        )
+    if isinstance(url, str) and url.endswith("/"):
+        messages.append(
+            Error(
+                f"NOTIFY_TASKS_CENTRIFUGO_API_URL should not end with '/' ({url!r}).",
+                hint=f"Use {url.rstrip('/')!r}: with the slash every call fails with HTTP 405.",
+                id=f"{PREFIX}.E014",
+            )
+        )
+    return messages

@@ -1,0 +1,2 @@
+"""Helpers the tests share: real services on free loopback ports, a Celery app and worker,
+the Centrifugo double, data builders. Not tests themselves."""
