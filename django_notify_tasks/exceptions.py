@@ -17,6 +17,10 @@ class RuleError(NotifyTasksError, ValueError):
         self.hint = hint
 
 
+class UnsafePathError(NotifyTasksError, ValueError):
+    """A rule's path would read a private attribute or call a method that alters data."""
+
+
 class DeliveryError(NotifyTasksError):
     """A delivery could not be sent: one of the two kinds below, which say whether to retry."""
 

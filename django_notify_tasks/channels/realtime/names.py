@@ -11,6 +11,10 @@ from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.paths import PLACEHOLDER, resolve_path
 
 NAMESPACE = re.compile(r"^[-a-zA-Z0-9_]{2,}$")
+# What a placeholder may put into a channel name: none of Centrifugo's separators (":" ends
+# the namespace, "#" starts the users who may read it, "," separates them, "$" marked
+# private channels), so a value can never reach another namespace or another user's channel.
+PLACEHOLDER_VALUE = re.compile(r"^[-A-Za-z0-9_.@=+]+$")
 MAX_CHANNEL_LENGTH = 255
 
 
@@ -27,6 +31,12 @@ def render_channel(template: str, context: dict[str, Any]) -> str:
         text = str(values[0])
         if not text:  # "personal:#" passes as a channel name, but it names no user
             raise PermanentDeliveryError(f"channel {template!r}: {{{match.group(1)}}} is empty")
+        if not PLACEHOLDER_VALUE.match(text):
+            raise PermanentDeliveryError(
+                f"channel {template!r}: {{{match.group(1)}}} gave {text[:40]!r}, which has "
+                "characters other than letters, digits and -_.@=+ (a separator such as "
+                "':', '#' or ',' would change which channel or users it names)"
+            )
         return text
 
     try:

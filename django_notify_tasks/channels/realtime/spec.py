@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from django_notify_tasks.paths import PLACEHOLDER, PLACEHOLDER_PATH, validate_pa
 from django_notify_tasks.rules import parse_callable
 
 REALTIME_KEYS = frozenset({"channels", "data"})
+LITERAL_NAMESPACE = re.compile(r"^[-a-zA-Z0-9_]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,14 @@ def _validate_channel_template(name: str, channel: object, model: type[models.Mo
         raise RuleError("E012", f"Rule {name!r}: channel {channel!r} should be a string.", hint)
     if PLACEHOLDER.sub("", channel).count("{") or PLACEHOLDER.sub("", channel).count("}"):
         raise RuleError("E012", f"Rule {name!r}: channel {channel!r} has unbalanced braces.", hint)
+    namespace, colon, _ = channel.partition(":")
+    if PLACEHOLDER.search(channel) and (not colon or not LITERAL_NAMESPACE.match(namespace)):
+        raise RuleError(
+            "E012",
+            f"Rule {name!r}: channel {channel!r} should start with a literal namespace "
+            '("chats:", "personal:#") before any placeholder.',
+            hint,
+        )
     for path in PLACEHOLDER.findall(channel):
         if not PLACEHOLDER_PATH.match(path):
             raise RuleError(
