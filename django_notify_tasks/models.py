@@ -32,10 +32,13 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     dispatched_at = models.DateTimeField(_("last re-dispatched at"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
-    # Which processing run holds the pending row (processing.claim_pending): runs that take
+    # Which processing run holds the pending row (notification_claims): runs that take
     # several notifications at once never take the same one.
     claim_token = models.CharField(_("claim token"), max_length=32, blank=True, editable=False)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True, editable=False)
+    # Processing runs that took the row (notification_claims): a row runs keep stopping on
+    # fails with the reason instead of holding back the others for ever.
+    attempts = models.PositiveSmallIntegerField(_("processing attempts"), default=0)
 
     class Meta:
         verbose_name = _("notification")

@@ -3,20 +3,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import uuid
+import time
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import DatabaseError, connections, transaction
-from django.db.models import Case, Q, Value, When
-from django.db.models.functions import Now
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from django_notify_tasks import dispatch
 from django_notify_tasks.channels import get_channel
-from django_notify_tasks.deliveries import claim_cutoff, ids_by_channel
+from django_notify_tasks.conf import app_settings
+from django_notify_tasks.deliveries import ids_by_channel
 from django_notify_tasks.instances import (
     InstanceGone,
     Loaded,
@@ -25,6 +24,7 @@ from django_notify_tasks.instances import (
     preload_instances,
 )
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.notification_claims import claim_pending, release
 from django_notify_tasks.rules import Rule, current_rules
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,21 @@ def process_notification(notification_id: int, using: str) -> dict[str, list[int
     return process_pending(notification_id, using, limit=1)
 
 
+class OutOfTime(SoftTimeLimitExceeded):
+    """The soft time limit stopped a processing run; what it decided is recorded, and
+    ``pending`` holds those notifications' deliveries to send, by channel."""
+
+    def __init__(self, pending: dict[str, list[int]]) -> None:
+        super().__init__("the soft time limit stopped the processing run")
+        self.pending = pending
+
+
+def time_budget() -> float:
+    """Seconds a run spends starting new notifications: half the soft time limit, so what
+    it decided is recorded and its first batches sent well before the limit."""
+    return app_settings.soft_time_limit / 2
+
+
 def process_pending(
     notification_id: int, using: str, limit: int = NOTIFICATIONS_PER_RUN
 ) -> dict[str, list[int]]:
@@ -55,100 +70,92 @@ def process_pending(
 
     Taking the others along is what keeps a backlog cheap: one run claims, decides and
     records a batch in a few statements, and the tasks queued for the rest of the batch
-    then find their notification done. Each row is claimed (``claim_pending``), so two runs
-    never take the same one.
+    then find their notification done. Each row is claimed (``notification_claims``), so
+    two runs never take the same one.
+
+    A run always makes progress: it starts no new notification past ``time_budget()``
+    (its own is always decided), and when the soft time limit stops it mid-way it records
+    what it decided, gives the rest back and raises ``OutOfTime`` with what to send. What
+    it gives back is queued again at once. A notification runs keep stopping on fails
+    after ``PROCESSING_ATTEMPTS`` (``notification_claims``).
 
     Rules' user code (conditions, recipients, templates, ``data`` callables) runs before the
     write transaction, so a slow template never holds a lock (on SQLite: the database-wide
-    write lock). The write re-checks the claim under ``select_for_update``. One
-    notification's trouble never holds back the others of its batch: a database error in
-    its user code leaves it pending (for the sweeper), and only a batch in which every
+    write lock). The write re-checks the claim under ``select_for_update``. A database error
+    in one notification's user code leaves it pending, and only a batch in which every
     notification hit one (the database is down) ends the run with that error.
     """
     token, batch = claim_pending(notification_id, using, limit)
     if not batch:
         return {}  # processed (a redelivered or re-swept task), cancelled, or taken by another
+    run = _Run(batch, using)
     try:
         instances = preload_instances(batch, using)
-        outcomes, database_errors = _decide_each(batch, using, instances)
-        if database_errors and not outcomes:
-            raise database_errors[-1]
-        done = _record(token, outcomes, using)
-    except BaseException:  # out of time, or the database: the rows stay pending, unclaimed
-        _release(token, using)
+        run.decide_within_budget(instances)
+        if run.database_errors and not run.decided:
+            raise run.database_errors[-1]
+        done = _record(token, run.decided, using)
+    except SoftTimeLimitExceeded:
+        done = _record(token, run.decided, using)
+        _give_back(token, using, run.not_started())
+        raise OutOfTime(_pending_deliveries(done, using)) from None
+    except BaseException:  # the database, or the worker stopping: nothing was tried
+        _give_back(token, using, [row.pk for row in batch])
         raise
-    if database_errors:
-        _release(token, using)  # the ones left out, for the next run or the sweeper
+    _give_back(token, using, run.not_started())
+    return _pending_deliveries(done, using)
+
+
+class _Run:
+    """The notifications a run decides, in order, until its time budget is spent."""
+
+    def __init__(self, batch: list[Notification], using: str) -> None:
+        self.batch, self.using = batch, using
+        self.decided: list[tuple[Notification, Decision]] = []
+        self.database_errors: list[DatabaseError] = []
+        self.current: int | None = None  # the row being decided, while it is
+        self.deadline = time.monotonic() + time_budget()
+
+    def decide_within_budget(self, instances: Loaded) -> None:
+        for position, notification in enumerate(self.batch):
+            if position and time.monotonic() > self.deadline:
+                return
+            self.current = notification.pk
+            try:
+                decision = _decide_safely(notification, self.using, instances)
+            except DatabaseError as exc:
+                self.current = None
+                logger.warning(
+                    "Notification %s stays pending: a database error while deciding it: %s",
+                    notification.pk,
+                    exc,
+                )
+                self.database_errors.append(exc)
+                continue
+            self.current = None
+            self.decided.append((notification, decision))
+
+    def not_started(self) -> list[int]:
+        """Rows to give back with their attempt: all but the decided ones and the one the
+        run was deciding when it was stopped."""
+        kept = {notification.pk for notification, _ in self.decided} | {self.current}
+        return [row.pk for row in self.batch if row.pk not in kept]
+
+
+def _give_back(token: str, using: str, not_started: list[int]) -> None:
+    """Release the rows this run holds and queue a run for them: their own tasks may have
+    come and gone while this run held them."""
+    released = release(token, using, not_started)
+    if released:
+        # Looked up at call time, so django_notify_tasks.testing can stand in for the broker.
+        dispatch.enqueue_notifications(released[:1], using)  # one run takes the rest along
+
+
+def _pending_deliveries(done: list[int], using: str) -> dict[str, list[int]]:
     rows = Delivery.objects.using(using).filter(
         notification_id__in=done, status=Delivery.Status.PENDING
     )
     return ids_by_channel(rows)
-
-
-def _decide_each(
-    batch: list[Notification], using: str, instances: Loaded
-) -> tuple[list[tuple[Notification, Decision]], list[DatabaseError]]:
-    outcomes, database_errors = [], []
-    for notification in batch:
-        try:
-            outcomes.append((notification, _decide_safely(notification, using, instances)))
-        except DatabaseError as exc:
-            logger.warning(
-                "Notification %s stays pending: a database error while deciding it: %s",
-                notification.pk,
-                exc,
-            )
-            database_errors.append(exc)
-    return outcomes, database_errors
-
-
-def claimable() -> Q:
-    """Pending notifications no live run holds (a claim past the hard time limit is dead)."""
-    unclaimed = Q(claim_token="") | Q(claimed_at__lt=claim_cutoff())
-    return Q(status=Notification.Status.PENDING) & unclaimed
-
-
-def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, list[Notification]]:
-    """Take up to ``limit`` claimable rows: ``notification_id`` first, then the oldest others
-    (with ``limit`` 1, only ``notification_id``).
-
-    The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
-    databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the rows are chosen, own
-    row first, past the rows another run is claiming at that moment, and locked as they are
-    chosen: concurrent runs take different rows, and the UPDATE never waits for another
-    run (had the own row been left out of the locking choice, two runs could each hold the
-    other's own row and wait for each other until the deadlock detector broke it up).
-    """
-    token = uuid.uuid4().hex
-    rows = Notification.objects.using(using)
-    own_first = Case(When(pk=notification_id, then=Value(0)), default=Value(1))
-    chosen = rows.filter(claimable()).order_by(own_first, "pk")
-    if limit <= 1:
-        chosen = chosen.filter(pk=notification_id)
-    skip_locked = connections[using].features.has_select_for_update_skip_locked
-    # Elsewhere (SQLite) the choice and the claim are two statements in autocommit: a
-    # transaction would only widen SQLite's lock, and the UPDATE re-checks each row anyway.
-    with transaction.atomic(using=using) if skip_locked else contextlib.nullcontext():
-        if skip_locked:
-            chosen = chosen.select_for_update(skip_locked=True)
-        ids = list(chosen.values_list("pk", flat=True)[:limit])
-        claimed = ids and rows.filter(claimable(), pk__in=ids).update(
-            claim_token=token, claimed_at=Now()
-        )
-    if not claimed:
-        return token, []
-    batch = rows.filter(claim_token=token, status=Notification.Status.PENDING).order_by("pk")
-    return token, list(batch)
-
-
-def _release(token: str, using: str) -> None:
-    """Give claimed rows back, so the next task or sweep takes them at once."""
-    try:
-        Notification.objects.using(using).filter(
-            claim_token=token, status=Notification.Status.PENDING
-        ).update(claim_token="", claimed_at=None)
-    except DatabaseError:  # the database is why we stop: the claim expires on its own
-        logger.warning("Could not release the claim %s", token, exc_info=True)
 
 
 def _decide_safely(notification: Notification, using: str, instances: Loaded) -> Decision:

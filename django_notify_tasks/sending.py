@@ -35,11 +35,13 @@ def process_and_send(notification_id: int, using: str = DEFAULT_DB_ALIAS) -> Non
     larger fan-out goes on in the channels' tasks, in parallel. Once out of time, the
     channels not started go to their own tasks, before the hard limit.
     """
-    pending = processing.process_pending(notification_id, using)
-    if not pending:  # processed already: a redelivered task finishes what a dead run left
+    try:
+        pending, out_of_time = processing.process_pending(notification_id, using), False
+    except processing.OutOfTime as stopped:  # what it decided goes to the channels' tasks
+        pending, out_of_time = stopped.pending, True
+    if not pending and not out_of_time:  # a redelivered task finishes what a dead run left
         pending = deliveries.left_unsent(notification_id, using)
     failed: dict[int, str] = {}
-    out_of_time = False
     for channel in all_channels():
         ids = pending.get(channel.name, [])
         size = 0 if out_of_time else channel.batch_size

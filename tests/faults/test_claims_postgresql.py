@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from django_notify_tasks.models import Notification
-from django_notify_tasks.processing import claim_pending
+from django_notify_tasks.notification_claims import claim_pending
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

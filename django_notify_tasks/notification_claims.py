@@ -1,0 +1,108 @@
+"""The Notification row as a claim: which processing run holds it, and how often runs
+stopped while deciding it.
+
+``attempts`` counts the runs that took a row. A run gives back, with their attempt, the
+rows it did not start (out of time, or the database failed); the row it was deciding when
+the soft time limit hit, or when its worker died, keeps the attempt. A row that was
+interrupted before is never taken along by another notification's run (it would stop that
+run again); it is processed as a run's own notification, and fails with the reason once
+``PROCESSING_ATTEMPTS`` runs stopped on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Collection
+
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Case, F, PositiveSmallIntegerField, Q, Value, When
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from django_notify_tasks.deliveries import claim_cutoff
+from django_notify_tasks.models import Notification
+
+logger = logging.getLogger("django_notify_tasks.processing")
+
+PROCESSING_ATTEMPTS = 5  # runs that may stop on one notification before it fails
+
+
+def claimable() -> Q:
+    """Pending notifications no live run holds (a claim past the hard time limit is dead)."""
+    unclaimed = Q(claim_token="") | Q(claimed_at__lt=claim_cutoff())
+    return Q(status=Notification.Status.PENDING) & unclaimed
+
+
+def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, list[Notification]]:
+    """Take up to ``limit`` claimable rows: ``notification_id`` first, then the oldest others
+    that no run was interrupted on (with ``limit`` 1, only ``notification_id``).
+
+    The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
+    databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the rows are chosen, own
+    row first, past the rows another run is claiming at that moment, and locked as they are
+    chosen: concurrent runs take different rows, and the UPDATE never waits for another
+    run (had the own row been left out of the locking choice, two runs could each hold the
+    other's own row and wait for each other until the deadlock detector broke it up).
+    """
+    token = uuid.uuid4().hex
+    rows = Notification.objects.using(using)
+    own_first = Case(When(pk=notification_id, then=Value(0)), default=Value(1))
+    chosen = rows.filter(claimable()).filter(Q(pk=notification_id) | Q(attempts=0))
+    chosen = chosen.order_by(own_first, "pk")
+    if limit <= 1:
+        chosen = chosen.filter(pk=notification_id)
+    skip_locked = connections[using].features.has_select_for_update_skip_locked
+    # Elsewhere (SQLite) the choice and the claim are two statements in autocommit: a
+    # transaction would only widen SQLite's lock, and the UPDATE re-checks each row anyway.
+    with transaction.atomic(using=using) if skip_locked else contextlib.nullcontext():
+        if skip_locked:
+            chosen = chosen.select_for_update(skip_locked=True)
+        ids = list(chosen.values_list("pk", flat=True)[:limit])
+        claimed = ids and rows.filter(claimable(), pk__in=ids).update(
+            claim_token=token, claimed_at=Now(), attempts=F("attempts") + 1
+        )
+    if not claimed:
+        return token, []
+    batch = rows.filter(claim_token=token, status=Notification.Status.PENDING)
+    own = sorted(batch, key=lambda row: (row.pk != notification_id, row.pk))
+    return token, _without_worn_out(token, own, using)
+
+
+def _without_worn_out(token: str, batch: list[Notification], using: str) -> list[Notification]:
+    """Fail the rows runs stopped on ``PROCESSING_ATTEMPTS`` times; return the others."""
+    worn_out = [row.pk for row in batch if row.attempts > PROCESSING_ATTEMPTS]
+    if worn_out:
+        reason = (
+            f"processing stopped {PROCESSING_ATTEMPTS} times before it finished (the task's "
+            "soft time limit, or a worker that died): given up"
+        )
+        Notification.objects.using(using).filter(pk__in=worn_out, claim_token=token).update(
+            status=Notification.Status.FAILED, error=reason, processed_at=timezone.now()
+        )
+        logger.error("Notifications %s failed: %s", worn_out, reason)
+    return [row for row in batch if row.pk not in worn_out]
+
+
+def release(token: str, using: str, not_started: Collection[int]) -> list[int]:
+    """Give the rows this run still holds back, so the next run takes them at once; the
+    ``not_started`` ones get their attempt back. Returns the ids given back."""
+    rows = Notification.objects.using(using).filter(
+        claim_token=token, status=Notification.Status.PENDING
+    )
+    try:
+        held = list(rows.order_by("pk").values_list("pk", flat=True))
+        rows.update(
+            claim_token="",
+            claimed_at=None,
+            attempts=Case(
+                When(pk__in=list(not_started), then=F("attempts") - 1),
+                default=F("attempts"),
+                output_field=PositiveSmallIntegerField(),
+            ),
+        )
+    except DatabaseError:  # the database is why we stop: the claim expires on its own
+        logger.warning("Could not release the claim %s", token, exc_info=True)
+        return []
+    return held
