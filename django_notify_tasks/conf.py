@@ -28,6 +28,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     CENTRIFUGO_WS_URL: str | None = None
     CENTRIFUGO_CHANNEL_AUTHORIZER: Any = None
     QUEUE: str | None = None
+    BROKER_TIMEOUT: float = 2
     MAX_RETRIES = 8
     RETRY_BACKOFF: float = 5
     RETRY_BACKOFF_MAX: float = 600
@@ -128,6 +129,10 @@ class AppSettings:
         return self._get("DIGEST_CHANNEL", str)
 
     @property
+    def broker_timeout(self) -> float:
+        return self._get("BROKER_TIMEOUT", float)
+
+    @property
     def queue(self) -> str | None:
         return self._get("QUEUE", str)
 
@@ -179,6 +184,10 @@ class AppSettings:
     @property
     def csrf_trusted_origins(self) -> list[str]:
         return list(getattr(settings, "CSRF_TRUSTED_ORIGINS", None) or [])
+
+    @property
+    def celery_broker_url(self) -> str:
+        return str(getattr(settings, "CELERY_BROKER_URL", None) or "")
 
     @property
     def broker_transport_options(self) -> dict[str, Any]:

@@ -7,18 +7,23 @@ Tasks are named, not imported: the worker-side modules that queue tasks are what
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from celery import current_app
+from celery import Celery, current_app
 from django.db import DEFAULT_DB_ALIAS
+from kombu.pools import ProducerPool
 
 from django_notify_tasks.conf import app_settings
 
 logger = logging.getLogger(__name__)
 
 # Fail fast when the broker is unreachable: the outbox row is the record, the sweeper re-sends.
+# With NOTIFY_TASKS_BROKER_TIMEOUT on each connect and socket operation, a publish waits at
+# most about three timeouts, also for a broker that accepts connections and never answers.
 PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
@@ -47,9 +52,18 @@ def enqueue(
     if app_settings.queue:
         options.setdefault("queue", app_settings.queue)
     try:
-        current_app.tasks[task_name].apply_async(
-            tuple(args), kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY, **options
-        )
+        task = current_app.tasks[task_name]
+        with _producers(task.app, app_settings.broker_timeout).acquire(
+            block=True, timeout=app_settings.broker_timeout
+        ) as producer:
+            task.apply_async(
+                tuple(args),
+                kwargs,
+                producer=producer,
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+                **options,
+            )
     except Exception:
         logger.warning(
             "Could not send %s%r to the broker; the sweeper will re-send it.",
@@ -59,6 +73,30 @@ def enqueue(
         )
         return False
     return True
+
+
+def bounded_transport_options(app: Celery, timeout: float) -> dict[str, Any]:
+    """The app's broker transport options, with every socket wait bounded by ``timeout``
+    where the host left it unbounded (Redis: socket timeouts; AMQP: read and write)."""
+    options = dict(app.conf.broker_transport_options or {})
+    for name in ("socket_timeout", "socket_connect_timeout", "read_timeout", "write_timeout"):
+        if options.get(name) is None:
+            options[name] = timeout
+    return options
+
+
+@functools.lru_cache(maxsize=8)
+def _pool(app: Celery, url: str, timeout: float, pid: int) -> ProducerPool:
+    connection = app.connection_for_write(
+        url, connect_timeout=timeout, transport_options=bounded_transport_options(app, timeout)
+    )
+    return ProducerPool(connection.Pool(limit=app.pool.limit), limit=app.pool.limit)
+
+
+def _producers(app: Celery, timeout: float) -> ProducerPool:
+    """The package's own producers: the app's broker, with bounded timeouts. Kept per
+    process (a forked worker builds its own) and per broker URL and timeout."""
+    return _pool(app, str(app.conf.broker_write_url or app.conf.broker_url), timeout, os.getpid())
 
 
 def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_DB_ALIAS) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core import checks
 
 from django_notify_tasks.checks.beat import check_beat, check_database_scheduler
+from django_notify_tasks.checks.broker import check_broker
 from django_notify_tasks.checks.channels import check_channels
 from django_notify_tasks.checks.reports import check_reports
 from django_notify_tasks.checks.rules import check_rules
@@ -17,6 +18,7 @@ from django_notify_tasks.checks.settings import check_settings
 
 ALL_CHECKS = (
     check_settings,
+    check_broker,
     check_rules,
     check_channels,
     check_beat,

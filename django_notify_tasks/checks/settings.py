@@ -16,6 +16,7 @@ DEFAULT_VISIBILITY_TIMEOUT = 3600
 # setting suffix -> (predicate, what it should be)
 NUMBER_SETTINGS = {
     "EMAIL_TIMEOUT": "a positive number of seconds",
+    "BROKER_TIMEOUT": "a positive number of seconds",
     "CENTRIFUGO_TIMEOUT": "a positive number of seconds",
     "RETRY_BACKOFF": "a positive number of seconds",
     "RETRY_BACKOFF_MAX": "a positive number of seconds",
