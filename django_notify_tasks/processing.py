@@ -25,6 +25,7 @@ from django_notify_tasks.instances import (
     preload_instances,
 )
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.preferences import skip_opted_out
 from django_notify_tasks.rules import Rule, current_rules
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def process_pending(
         outcomes, database_errors = _decide_each(batch, using, instances)
         if database_errors and not outcomes:
             raise database_errors[-1]
+        # Users' preferences for the whole batch, in one query (not one per recipient).
+        skip_opted_out([row for _, outcome in outcomes for row in outcome.deliveries], using)
         done = _record(token, outcomes, using)
     except BaseException:  # out of time, or the database: the rows stay pending, unclaimed
         _release(token, using)
