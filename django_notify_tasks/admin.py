@@ -11,14 +11,16 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from django_notify_tasks import operations
-from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.models import Delivery, Notification, Preference
 
 
 class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ("channel", "target", "status", "attempts", "error", "sent_at", "message_id")
+    fields = (
+        "channel", "target", "user", "status", "attempts", "error", "sent_at", "message_id",
+    )  # fmt: skip
     readonly_fields = fields
     show_change_link = True
 
@@ -72,3 +74,11 @@ class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["user", "rule", "channel", "enabled", "updated_at"]
+    list_filter = ["enabled", "rule", "channel"]
+    search_fields = ["rule"]
+    raw_id_fields = ["user"]

@@ -40,6 +40,9 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     RETENTION_DAYS = 30
     DIGEST_CHANNEL: str | None = "staff:digest"
     CHANNELS: list[str] = []
+    RECIPIENT_LANGUAGE: str | None = None
+    SITE_URL: str | None = None
+    BASE_TEMPLATE: str | None = None
 
     class Meta:
         prefix = "notify_tasks"
@@ -160,7 +163,27 @@ class AppSettings:
     def redispatch_after(self) -> float:
         return self._get("REDISPATCH_AFTER", float)
 
+    @property
+    def recipient_language(self) -> str | None:
+        """Dotted path of ``(user) -> language code or None``."""
+        return self._get("RECIPIENT_LANGUAGE", str)
+
+    @property
+    def site_url(self) -> str | None:
+        """Scheme and host that absolute links in messages start with, no trailing slash."""
+        value = self._get("SITE_URL", str)
+        return value.rstrip("/") if isinstance(value, str) else value
+
+    @property
+    def base_template(self) -> str | None:
+        """The host's base template the preference pages extend (block ``content``)."""
+        return self._get("BASE_TEMPLATE", str)
+
     # Django's and Celery's settings the package reads (their defaults, written once) --------
+
+    @property
+    def language_code(self) -> str:
+        return str(settings.LANGUAGE_CODE)
 
     @property
     def default_from_email(self) -> str:

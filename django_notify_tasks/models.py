@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -70,18 +71,32 @@ class Delivery(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
+        # Never sent, on purpose: an inactive user, no address, the user opted out.
+        SKIPPED = "skipped", _("skipped")
 
     notification = models.ForeignKey(
         Notification, on_delete=models.CASCADE, related_name="deliveries"
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     target = models.CharField(_("target"), max_length=255)
+    # The person behind the target, when the rule resolved to a user (preferences, admin).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
     subject = models.TextField(_("subject"), blank=True)
     body = models.TextField(_("body"), blank=True)
     html = models.TextField(_("HTML body"), blank=True)
+    # What the channel's sender adds to the message, fixed when the row is made so that a
+    # retry sends the same (email: headers such as List-Unsubscribe, reply_to, cc, bcc).
+    options = models.JSONField(_("options"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     error = models.TextField(_("error"), blank=True)
@@ -106,3 +121,32 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target} ({self.status})"
+
+
+class Preference(models.Model):
+    """Whether a user gets one channel of one opt-out rule; no row: the rule's default."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+    )
+    rule = models.CharField(_("rule"), max_length=100)
+    channel = models.CharField(_("channel"), max_length=20)
+    enabled = models.BooleanField(_("enabled"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        ordering = ["user", "rule", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "rule", "channel"], name="notify_tasks_one_preference"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "on" if self.enabled else "off"
+        return f"{self.user} {self.rule}/{self.channel}: {state}"

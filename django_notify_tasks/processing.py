@@ -25,6 +25,7 @@ from django_notify_tasks.instances import (
 )
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.notification_claims import claim_pending, release
+from django_notify_tasks.preferences import skip_opted_out
 from django_notify_tasks.rules import Rule, current_rules
 
 logger = logging.getLogger(__name__)
@@ -171,6 +172,8 @@ def _decide_safely(notification: Notification, using: str, instances: Loaded) ->
 
 def _record(token: str, outcomes: list[tuple[Notification, Decision]], using: str) -> list[int]:
     """Write the outcomes of the rows this run still holds; return their ids."""
+    # Users' preferences for the whole batch, in one query (not one per recipient).
+    skip_opted_out([row for _, decision in outcomes for row in decision.deliveries], using)
     with transaction.atomic(using=using):
         held = set(
             Notification.objects.using(using)

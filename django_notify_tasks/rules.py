@@ -18,10 +18,12 @@ from django.utils.module_loading import import_string
 from django_notify_tasks.channels import all_channels
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import RuleError
+from django_notify_tasks.opt_out import OPT_OUT_KEYS, OptOut, parse_opt_out
 
 MODEL_EVENTS = frozenset({"created", "updated", "deleted"})
 M2M_EVENTS = frozenset({"m2m_added", "m2m_removed"})
-RULE_KEYS = frozenset({"model", "on", "fields", "condition"})  # and one key per channel
+# And one key per channel.
+RULE_KEYS = frozenset({"model", "on", "fields", "condition"}) | OPT_OUT_KEYS
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Rule:
     condition: Callable[[models.Model, str], bool] | None = None
     #: Channel name -> that channel's parsed section (``Channel.parse_section``).
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: ``opt_out``, ``default``, ``label``, ``description``: users' say (docs/recipients.md).
+    opt_out: OptOut = OptOut()
 
     @property
     def m2m_through(self) -> type[models.Model] | None:
@@ -128,6 +132,7 @@ def parse_rule(name: object, spec: object) -> Rule:
         tracked_attnames=attnames,
         condition=parse_callable(name, "condition", spec.get("condition")),
         sections=sections,
+        opt_out=parse_opt_out(name, spec),
     )
 
 

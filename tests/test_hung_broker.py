@@ -84,7 +84,7 @@ def test_a_redis_broker_without_socket_timeouts_is_warning_w010(settings: Any) -
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 5}
     [warning] = check_broker()
-    assert warning.id == "django_notify_tasks.W010"
+    assert warning.id == "django_notify_tasks.W011"
     assert "should set socket_connect_timeout" in warning.msg
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 5}
     assert check_broker() == []

@@ -85,6 +85,7 @@ def test_progress_states_and_result_through_the_status_endpoint(
         "failed": 1,
         "pending": 0,
         "cancelled": 0,
+        "skipped": 0,
         "slowest_seconds": 3.0,
     }
     assert Path(final["result"]["file"]).parent == tmp_path

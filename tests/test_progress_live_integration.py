@@ -71,6 +71,7 @@ def test_a_digest_run_publishes_throttled_progress_then_its_result(
             "failed": 1,
             "pending": 0,
             "cancelled": 0,
+            "skipped": 0,
             "slowest_seconds": 3.0,
         }
     )

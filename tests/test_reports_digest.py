@@ -41,6 +41,7 @@ def known_data(now: datetime) -> None:
     record_delivery("member-joined", "email", "pending")
     record_delivery("member-joined", "email", "retrying")
     record_delivery("member-joined", "email", "cancelled")
+    record_delivery("member-joined", "email", "skipped", error="not sent: off by default")
     for delay in (3, 1):
         record_delivery("member-joined", "realtime", delay=delay)
     record_delivery("member-joined", "realtime", "failed", error="Centrifugo error 102: unknown")
@@ -53,8 +54,8 @@ def known_data(now: datetime) -> None:
         )
 
 
-def group(rule: str, channel: str, counts: tuple[int, int, int, int], **times: Any) -> dict:
-    sent, failed, pending, cancelled = counts
+def group(rule: str, channel: str, counts: tuple[int, int, int, int, int], **times: Any) -> dict:
+    sent, failed, pending, cancelled, skipped = counts
     return {
         "rule": rule,
         "channel": channel,
@@ -62,6 +63,7 @@ def group(rule: str, channel: str, counts: tuple[int, int, int, int], **times: A
         "failed": failed,
         "pending": pending,
         "cancelled": cancelled,
+        "skipped": skipped,
         "median_seconds": times.get("median"),
         "slowest_seconds": times.get("slowest"),
     }
@@ -74,15 +76,16 @@ def test_digest_figures_on_known_data(report_dir: Path) -> None:
     result = reports.activity_digest(end=now, send=False)
 
     assert result["rules"] == [
-        group("chat-renamed", "email", (0, 0, 1, 0)),
-        group("member-joined", "email", (3, 3, 2, 1), median=4.0, slowest=10.0),
-        group("member-joined", "realtime", (2, 1, 0, 0), median=2.0, slowest=3.0),
+        group("chat-renamed", "email", (0, 0, 1, 0, 0)),
+        group("member-joined", "email", (3, 3, 2, 1, 1), median=4.0, slowest=10.0),
+        group("member-joined", "realtime", (2, 1, 0, 0, 0), median=2.0, slowest=3.0),
     ]
     assert result["totals"] == {
         "sent": 5,
         "failed": 4,
         "pending": 3,
         "cancelled": 1,
+        "skipped": 1,
         "slowest_seconds": 10.0,
     }
     assert result["top_failures"] == [
@@ -116,7 +119,7 @@ def test_an_explicit_period_counts_only_its_own_notifications(report_dir: Path) 
     result = reports.activity_digest(start, end, send=False)
 
     assert result["rules"] == [
-        group("member-joined", "email", (1, 0, 0, 0), median=100.0, slowest=100.0)
+        group("member-joined", "email", (1, 0, 0, 0, 0), median=100.0, slowest=100.0)
     ]
     assert result["new_users"] == 1
     assert result["top_failures"] == []

@@ -52,12 +52,15 @@ def test_digest_email_text_and_html(digest_settings: Any) -> None:
         f"[chat] Activity digest {period['start']} to {period['end']}: 3 sent, 1 failed, 1 pending"
     )
     text = message.body
-    assert "Deliveries: 3 sent, 1 failed, 1 pending, 0 cancelled." in text
+    assert "Deliveries: 3 sent, 1 failed, 1 pending, 0 cancelled, 0 skipped." in text
     assert (
-        "- member-joined / email: 3 sent, 1 failed, 0 pending, 0 cancelled; median 4.0 s, "
-        "slowest 6.0 s" in text
+        "- member-joined / email: 3 sent, 1 failed, 0 pending, 0 cancelled, 0 skipped; "
+        "median 4.0 s, slowest 6.0 s" in text
     )
-    assert "- member-joined / realtime: 0 sent, 0 failed, 1 pending, 0 cancelled; median -" in text
+    assert (
+        "- member-joined / realtime: 0 sent, 0 failed, 1 pending, 0 cancelled, 0 skipped; "
+        "median -" in text
+    )
     assert "- 1 x member-joined / email: 550 <x@chat.example>: no such user" in text
     assert Path(result["file"]).name in text
 
@@ -104,7 +107,7 @@ def test_digest_arrives_over_real_smtp(digest_settings: Any, smtp_server: SmtpSe
     parts = {part.get_content_type(): part for part in received.message.walk()}
     text = parts["text/plain"].get_payload(decode=True).decode()
     html = parts["text/html"].get_payload(decode=True).decode()
-    assert "Deliveries: 3 sent, 1 failed, 1 pending, 0 cancelled." in text
+    assert "Deliveries: 3 sent, 1 failed, 1 pending, 0 cancelled, 0 skipped." in text
     assert ESCAPED_REASON in html
     assert result["emailed"] == 2
 

@@ -118,9 +118,25 @@ class Channel:
 
     # Helpers for build_deliveries --------------------------------------------------------------
 
-    def delivery(self, notification: Notification, target: str, **content: str) -> Delivery:
-        """A pending row of this channel; ``content``: ``subject``, ``body``, ``html``."""
-        return Delivery(notification=notification, channel=self.name, target=target, **content)
+    def delivery(
+        self,
+        notification: Notification,
+        target: str,
+        *,
+        user: Any = None,
+        options: dict[str, Any] | None = None,
+        **content: str,
+    ) -> Delivery:
+        """A pending row of this channel; ``content``: ``subject``, ``body``, ``html``;
+        ``user``: the person behind ``target``; ``options``: what the sender adds."""
+        return Delivery(
+            notification=notification,
+            channel=self.name,
+            target=target,
+            user=user,
+            options=options or {},
+            **content,
+        )
 
     def failed(self, notification: Notification, target: str, reason: str) -> Delivery:
         """A row that failed before sending: the recipient or the content could not be made."""
@@ -129,5 +145,18 @@ class Channel:
             channel=self.name,
             target=target[:MAX_TARGET_LENGTH],
             status=Delivery.Status.FAILED,
+            error=reason,
+        )
+
+    def skipped(
+        self, notification: Notification, target: str, reason: str, user: Any = None
+    ) -> Delivery:
+        """A row not sent on purpose (an inactive user, one without an address, an opt-out)."""
+        return Delivery(
+            notification=notification,
+            channel=self.name,
+            target=target[:MAX_TARGET_LENGTH],
+            user=user,
+            status=Delivery.Status.SKIPPED,
             error=reason,
         )

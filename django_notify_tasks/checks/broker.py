@@ -1,4 +1,4 @@
-"""Check of the host's broker settings: a Redis broker without socket timeouts (W010)."""
+"""Check of the host's broker settings: a Redis broker without socket timeouts (W011)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ SOCKET_TIMEOUTS = ("socket_timeout", "socket_connect_timeout")
 
 
 def check_broker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """W010: Redis transport options leave socket waits unbounded for the host's own calls."""
+    """W011: Redis transport options leave socket waits unbounded for the host's own calls."""
     if not app_settings.celery_broker_url.startswith(("redis://", "rediss://")):
         return []
     options = app_settings.broker_transport_options
@@ -27,6 +27,6 @@ def check_broker(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             "of your own, in requests too, for as long as it stays that way.",
             hint="Add e.g. {'socket_timeout': 5, 'socket_connect_timeout': 5}. The "
             "package's own publishes are bounded already (NOTIFY_TASKS_BROKER_TIMEOUT).",
-            id=f"{PREFIX}.W010",
+            id=f"{PREFIX}.W011",
         )
     ]

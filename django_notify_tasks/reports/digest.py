@@ -40,6 +40,8 @@ STATUS_COUNTS = {
     "failed": Q(status=Delivery.Status.FAILED),
     "pending": Q(status__in=UNFINISHED_DELIVERIES),
     "cancelled": Q(status=Delivery.Status.CANCELLED),
+    # Not sent on purpose (opted out, inactive, no address): final, and no failure.
+    "skipped": Q(status=Delivery.Status.SKIPPED),
 }
 # From the event (the notification row, written in the host's transaction) to the send.
 DELAY = ExpressionWrapper(

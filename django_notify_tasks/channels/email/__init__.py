@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.checks import CheckMessage
 from django.db import models
 
 from django_notify_tasks.channels.base import Channel, OnError, OnSent
 from django_notify_tasks.channels.email import backend, checks, connections, content, recipients
+from django_notify_tasks.channels.email.build import build_email_rows
 from django_notify_tasks.channels.email.spec import EMAIL_KEYS, EmailSpec, parse_email_section
-from django_notify_tasks.exceptions import DeliveryError, PermanentDeliveryError
+from django_notify_tasks.exceptions import DeliveryError
 from django_notify_tasks.models import Delivery, Notification
 
 __all__ = ["EmailChannel", "EmailSpec"]
@@ -46,35 +46,9 @@ class EmailChannel(Channel):
         instance: models.Model,
         context: dict[str, Any],
     ) -> list[Delivery]:
-        """One row per distinct address; problems become failed rows."""
-        try:
-            rendered = content.render_email(spec, context)
-        except PermanentDeliveryError as exc:
-            return [self.failed(notification, "(all recipients)", str(exc))]
-        rows: dict[str, Delivery] = {}
-        try:
-            for entry, value in recipients.resolve_recipients(spec, instance):
-                try:
-                    address = recipients.check_address(value)
-                except PermanentDeliveryError as exc:
-                    rows.setdefault(entry, self.failed(notification, entry, str(exc)))
-                    continue
-                rows.setdefault(
-                    address.lower(),
-                    self.delivery(
-                        notification,
-                        address,
-                        subject=rendered.subject,
-                        body=rendered.body,
-                        html=rendered.html,
-                    ),
-                )
-        except SoftTimeLimitExceeded:
-            raise
-        except Exception as exc:
-            reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
-            rows.setdefault("(recipients)", self.failed(notification, "(recipients)", reason))
-        return list(rows.values())
+        """One row per distinct address; problems become failed rows, users not sent to
+        skipped ones."""
+        return build_email_rows(self, spec, notification, instance, context)
 
     def send(self, deliveries: Sequence[Delivery], on_sent: OnSent, on_error: OnError) -> None:
         connections.send_each(deliveries, on_sent, on_error)

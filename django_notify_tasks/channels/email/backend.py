@@ -36,13 +36,15 @@ def open_mail_backend() -> BaseEmailBackend:
 
 
 def build_message(delivery: Delivery) -> EmailMultiAlternatives:
-    """The message for one delivery, with a Message-ID that is the same on every attempt."""
+    """The message for one delivery, with a Message-ID that is the same on every attempt,
+    and what the row's ``options`` add (``headers``: List-Unsubscribe on opt-out rules)."""
+    options = delivery.options or {}
     message = EmailMultiAlternatives(
         subject=delivery.subject,
         body=delivery.body,
         from_email=app_settings.email_from,
         to=[delivery.target],
-        headers={"Message-ID": message_id(delivery)},
+        headers={**options.get("headers", {}), "Message-ID": message_id(delivery)},
     )
     if delivery.html:
         message.attach_alternative(delivery.html, "text/html")

@@ -14,12 +14,14 @@ from django_notify_tasks.channels.base import MAX_TARGET_LENGTH
 from django_notify_tasks.channels.email.spec import EmailSpec
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.paths import resolve_path
+from django_notify_tasks.people import Recipient, is_user, reachable_address
 
 logger = logging.getLogger(__name__)
 
 
-def resolve_recipients(spec: EmailSpec, instance: models.Model) -> Iterator[tuple[str, str]]:
-    """Yield ``(entry, address)`` pairs; an entry that cannot be resolved raises with its name."""
+def resolve_recipients(spec: EmailSpec, instance: models.Model) -> Iterator[tuple[str, Any]]:
+    """Yield ``(entry, address or user)`` pairs; an entry that cannot be resolved raises with
+    its name."""
     entries: Sequence[Any] = spec.to if isinstance(spec.to, tuple) else (spec.to,)
     for entry in entries:
         for value in _resolve_entry(entry, instance):
@@ -29,7 +31,7 @@ def resolve_recipients(spec: EmailSpec, instance: models.Model) -> Iterator[tupl
 def _resolve_entry(entry: Any, instance: models.Model) -> list[Any]:
     if callable(entry):
         found = entry(instance)
-        return [found] if isinstance(found, str) else list(found or [])
+        return [found] if isinstance(found, str | models.Model) else list(found or [])
     if "@" in entry:
         return [entry]
     return resolve_path(instance, entry)
@@ -37,6 +39,15 @@ def _resolve_entry(entry: Any, instance: models.Model) -> list[Any]:
 
 def _describe(entry: Any) -> str:
     return entry if isinstance(entry, str) else getattr(entry, "__qualname__", repr(entry))
+
+
+def to_recipient(value: object) -> Recipient:
+    """A resolved value as a ``Recipient``: an address checked, or a user with the address of
+    their email field; ``NotReachable`` for a user not sent to, ``PermanentDeliveryError``
+    for an address that cannot be used."""
+    if is_user(value):
+        return Recipient(check_address(reachable_address(value)), value)
+    return Recipient(check_address(value))
 
 
 def check_address(address: object) -> str:
@@ -53,19 +64,28 @@ def check_address(address: object) -> str:
 
 
 def prefetch_relations(spec: EmailSpec, instances: list[models.Model]) -> None:
-    """Load the relations the ``to`` paths walk (``"admin.email"``: ``admin``) for a batch of
-    instances, one query per relation, instead of one per notification; templates that use
-    the same relation find it loaded too. A path that is no relation (a property, a method)
-    is left to be resolved row by row, as without a batch."""
+    """Load the relations the ``to`` paths walk (``"admin.email"``: ``admin``; ``"members"``,
+    a path to users: ``members``) for a batch of instances, one query per relation, instead
+    of one per notification; templates that use the same relation find it loaded too. A
+    path that is no relation (a property, a method) is left to be resolved row by row, as
+    without a batch."""
     if callable(spec.to):
         return
     for entry in spec.to:
-        if not isinstance(entry, str) or "@" in entry or "." not in entry:
+        if not isinstance(entry, str) or "@" in entry:
             continue
-        lookup = entry.rpartition(".")[0].replace(".", "__")
-        try:
-            models.prefetch_related_objects(instances, lookup)
-        except DatabaseError:
-            raise
-        except Exception:  # no relation (AttributeError, ValueError), or user code
-            logger.debug("%r is not prefetched", lookup, exc_info=True)
+        # The whole path when it ends on a relation (users), else up to the last attribute.
+        for path in (entry, entry.rpartition(".")[0]):
+            if path and _prefetched(instances, path.replace(".", "__")):
+                break
+
+
+def _prefetched(instances: list[models.Model], lookup: str) -> bool:
+    try:
+        models.prefetch_related_objects(instances, lookup)
+    except DatabaseError:
+        raise
+    except Exception:  # no relation (AttributeError, ValueError), or user code
+        logger.debug("%r is not prefetched", lookup, exc_info=True)
+        return False
+    return True

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('django_notify_tasks', '0002_notification_claim'),
+        ('django_notify_tasks', '0003_recipients_are_people'),
     ]
 
     operations = [

@@ -1,0 +1,109 @@
+"""The rows of one notification's email: who it goes to, and what each person reads.
+
+Templates that name ``recipient`` or ``unsubscribe_url`` are rendered once per recipient;
+others once per language among the recipients (once, for most notifications).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import models
+from django.utils import translation
+
+from django_notify_tasks.channels.base import Channel
+from django_notify_tasks.channels.email.content import RenderedEmail, render_email, uses_recipient
+from django_notify_tasks.channels.email.recipients import resolve_recipients, to_recipient
+from django_notify_tasks.channels.email.spec import EmailSpec
+from django_notify_tasks.exceptions import PermanentDeliveryError
+from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.opt_out import OptOut
+from django_notify_tasks.people import NotReachable, Recipient, language_for
+from django_notify_tasks.preferences.tokens import ONE_CLICK, unsubscribe_url
+from django_notify_tasks.rules import current_rules
+
+
+def build_email_rows(
+    channel: Channel,
+    spec: EmailSpec,
+    notification: Notification,
+    instance: models.Model,
+    context: dict[str, Any],
+) -> list[Delivery]:
+    """One row per distinct address; unreachable users skipped, problems failed rows."""
+    rows, people = _resolve(channel, spec, notification, instance)
+    rule = current_rules().rules.get(notification.rule)
+    opt_out = rule.opt_out if rule is not None else OptOut()
+    per_recipient = uses_recipient(spec)
+    renderings: dict[tuple[str, ...], RenderedEmail | PermanentDeliveryError] = {}
+    for key, person in people.items():
+        link = _unsubscribe_link(opt_out, person, notification.rule, channel.name)
+        language = language_for(person.user)
+        cache_key = (language, key) if per_recipient else (language,)
+        if cache_key not in renderings:
+            extra = {"recipient": person, "unsubscribe_url": link} if per_recipient else {}
+            renderings[cache_key] = _render(spec, {**context, **extra}, language)
+        rendered = renderings[cache_key]
+        if isinstance(rendered, PermanentDeliveryError):
+            # A rendering shared by all fails for all: one row says so, as before.
+            target = person.address if per_recipient else "(all recipients)"
+            rows.setdefault(target.lower(), channel.failed(notification, target, str(rendered)))
+            continue
+        headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": ONE_CLICK}
+        rows[key] = channel.delivery(
+            notification,
+            person.address,
+            user=person.user,
+            options={"headers": headers} if link else {},
+            subject=rendered.subject,
+            body=rendered.body,
+            html=rendered.html,
+        )
+    return [row for row in rows.values() if row is not None]
+
+
+def _resolve(
+    channel: Channel, spec: EmailSpec, notification: Notification, instance: models.Model
+) -> tuple[dict[str, Delivery | None], dict[str, Recipient]]:
+    """Rows decided already (skipped, failed), and the people to render for, by address."""
+    rows: dict[str, Delivery | None] = {}
+    people: dict[str, Recipient] = {}
+    try:
+        for entry, value in resolve_recipients(spec, instance):
+            try:
+                person = to_recipient(value)
+            except NotReachable as exc:
+                skipped = channel.skipped(notification, exc.target, exc.reason, user=exc.user)
+                rows.setdefault(exc.target.lower(), skipped)
+                continue
+            except PermanentDeliveryError as exc:
+                rows.setdefault(entry, channel.failed(notification, entry, str(exc)))
+                continue
+            key = person.address.lower()
+            earlier = people.get(key)
+            if key not in rows or (earlier and earlier.user is None and person.user):
+                rows[key] = None  # filled in once rendered, in resolution order
+                people[key] = person  # a user beats a bare address: preferences, links
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
+        rows.setdefault("(recipients)", channel.failed(notification, "(recipients)", reason))
+    return rows, people
+
+
+def _unsubscribe_link(opt_out: OptOut, person: Recipient, rule: str, channel: str) -> str:
+    if not opt_out.allowed or person.user is None:
+        return ""  # transactional mail, or a bare address: no one to turn it off for
+    return unsubscribe_url(person.user, rule, channel)
+
+
+def _render(
+    spec: EmailSpec, context: dict[str, Any], language: str
+) -> RenderedEmail | PermanentDeliveryError:
+    with translation.override(language):
+        try:
+            return render_email(spec, context)
+        except PermanentDeliveryError as exc:
+            return exc

@@ -1,0 +1,12 @@
+"""Users' say in what they get: preferences per opt-out rule and channel, the page that
+lists them, and one-click unsubscribe links (docs/recipients.md)."""
+
+from django_notify_tasks.preferences.api import (
+    PreferenceState,
+    is_enabled,
+    set_enabled,
+    skip_opted_out,
+    user_preferences,
+)
+
+__all__ = ["PreferenceState", "is_enabled", "set_enabled", "skip_opted_out", "user_preferences"]
