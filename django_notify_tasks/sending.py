@@ -7,6 +7,7 @@ knows one channel from another.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -148,7 +149,18 @@ def retry_countdown(outcome: deliveries.Outcome) -> float:
     return deliveries.retry_countdown(max(outcome.attempts_made - 1, 0))
 
 
+# The exception's class at the start of a reason ("SMTPRecipientsRefused: {...}"), after
+# "gave up after N attempts: " for a transient one.
+ERROR_CLASS = re.compile(r"^(?:gave up after \d+ attempts: )?([A-Z]\w*): ")
+
+
 def describe_failures(failed: dict[int, str]) -> str:
-    return f"{len(failed)} delivery(ies) failed: " + "; ".join(
-        f"#{pk}: {reason}" for pk, reason in failed.items()
-    )
+    """The task's error: ids and error classes only. It shows in Flower, worker logs and the
+    result backend, so the reasons, which name addresses, stay on the Delivery rows."""
+    kinds = ", ".join(f"#{pk} ({_error_class(reason)})" for pk, reason in failed.items())
+    return f"{len(failed)} delivery(ies) failed: {kinds}; the reasons are on the Delivery rows"
+
+
+def _error_class(reason: str) -> str:
+    found = ERROR_CLASS.match(reason)
+    return found.group(1) if found else "see the row"

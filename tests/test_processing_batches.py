@@ -168,7 +168,14 @@ def test_the_processing_task_fails_when_a_delivery_it_sent_failed_for_good(
     result = process_notification.apply(args=(notification_id,))
     assert [m.envelope_to for m in smtp_server.messages] == [["member000@chat.example"]]
     assert result.failed() and isinstance(result.result, DeliveryFailed)
-    assert "550, b'5.1.1 no such user" in str(result.result)
+    # The task's error shows in Flower and logs: ids and classes, never the address.
+    [failed] = Delivery.objects.filter(status="failed")
+    assert str(result.result) == (
+        f"1 delivery(ies) failed: #{failed.pk} (SMTPRecipientsRefused); "
+        "the reasons are on the Delivery rows"
+    )
+    assert "gone@chat.example" not in str(result.result)
+    assert "550, b'5.1.1 no such user" in failed.error  # the reason stays on the row
     assert queued == []  # a permanent failure is not retried
 
 
