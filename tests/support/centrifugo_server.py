@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 # `make centrifugo` puts it here; CENTRIFUGO=/path/to/centrifugo points at another build.
 DEFAULT_BINARY = REPO / ".cache" / "centrifugo" / "centrifugo"
 API_KEY = "real-centrifugo-test-key"
-TOKEN_SECRET = "real-centrifugo-test-secret"
+TOKEN_SECRET = "real-centrifugo-test-hmac-secret-of-32-bytes"
 # What the rules of the real-server tests use: a chat's channel and a member's own channel.
 REALTIME_RULES = {
     "joined": {
