@@ -10,8 +10,15 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 BENCHMARKS ?= email_throughput worker_memory request_path realtime_fanout reports
 # Debian's package; Playwright drives it instead of downloading a browser of its own.
 CHROMIUM ?= /usr/bin/chromium
+# The real Centrifugo server for the realtime tests and the demo, built from its Go module
+# into a cache directory git ignores (docs/realtime.md: build time, disk use, other ways).
+CENTRIFUGO_VERSION := v6.9.1
+CENTRIFUGO_DIR := $(CURDIR)/.cache/centrifugo
+CENTRIFUGO := $(CENTRIFUGO_DIR)/centrifugo
+# go install leaves the version at 0.0.0; the release builds stamp it the same way.
+CENTRIFUGO_LDFLAGS := -X github.com/centrifugal/centrifugo/v6/internal/build.Version=$(patsubst v%,%,$(CENTRIFUGO_VERSION))
 
-.PHONY: demo test test-faults test-browser bench lint format docs clean
+.PHONY: demo test test-faults test-browser bench lint format docs clean centrifugo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +28,22 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# A no-op when the binary is there and reports the pinned version.
+centrifugo:
+	@if [ -x $(CENTRIFUGO) ] && $(CENTRIFUGO) version 2>/dev/null | grep -q '$(patsubst v%,%,$(CENTRIFUGO_VERSION))'; then \
+		echo "centrifugo $(CENTRIFUGO_VERSION) is already built: $(CENTRIFUGO)"; \
+	elif ! command -v go >/dev/null; then \
+		echo "No 'go' on PATH, so Centrifugo $(CENTRIFUGO_VERSION) cannot be built here. Either install Go 1.26+"; \
+		echo "(https://go.dev/dl/) and run 'make centrifugo' again, or download a release binary from"; \
+		echo "https://github.com/centrifugal/centrifugo/releases/tag/$(CENTRIFUGO_VERSION) and put it at $(CENTRIFUGO)."; \
+		exit 1; \
+	else \
+		echo "Building centrifugo $(CENTRIFUGO_VERSION) into $(CENTRIFUGO_DIR) (first build: minutes, a few hundred MB of Go modules)"; \
+		mkdir -p $(CENTRIFUGO_DIR) && \
+		GOBIN=$(CENTRIFUGO_DIR) CGO_ENABLED=0 GOFLAGS=-trimpath go install -v -ldflags '$(CENTRIFUGO_LDFLAGS)' github.com/centrifugal/centrifugo/v6@$(CENTRIFUGO_VERSION) && \
+		$(CENTRIFUGO) version; \
+	fi
 
 $(BROWSER_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e . --group browser

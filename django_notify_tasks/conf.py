@@ -27,6 +27,8 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     CENTRIFUGO_TOKEN_TTL = 3600
     CENTRIFUGO_WS_URL: str | None = None
     CENTRIFUGO_CHANNEL_AUTHORIZER: Any = None
+    CENTRIFUGO_HISTORY_SIZE = 100
+    CENTRIFUGO_HISTORY_TTL: float = 3600
     QUEUE: str | None = None
     BROKER_TIMEOUT: float = 2
     MAX_RETRIES = 8
@@ -114,6 +116,14 @@ class AppSettings:
     @property
     def centrifugo_channel_authorizer(self) -> Any:
         return self._get("CENTRIFUGO_CHANNEL_AUTHORIZER", object)
+
+    @property
+    def centrifugo_history_size(self) -> int:
+        return self._get("CENTRIFUGO_HISTORY_SIZE", int)
+
+    @property
+    def centrifugo_history_ttl(self) -> float:
+        return self._get("CENTRIFUGO_HISTORY_TTL", float)
 
     @property
     def report_dir(self) -> str | None:

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 
 from django_notify_tasks.testing import notify_tasks_outbox  # noqa: F401 - a fixture
 from tests.settings import HAS_CELERY_BEAT
+from tests.support.centrifugo_server import CentrifugoServer, find_binary, generated_config
 from tests.support.postgres import django_db_modify_db_settings  # noqa: F401 - a fixture
 from tests.support.services import RedisServer, SilentSmtpServer, SmtpServer
 from tests.testapp.models import Chat
@@ -130,6 +131,22 @@ def centrifugo(settings: Any) -> Iterator[Any]:
     yield double
     double.stop()
     assert double.errors == []
+
+
+@pytest.fixture(scope="session")
+def centrifugo_server() -> Iterator[CentrifugoServer]:
+    """A real Centrifugo, started from the config the package's command generates.
+
+    Skipped (with the reason in the summary) only where there is neither a binary nor ``go``
+    to build one; ``make centrifugo`` builds it, and this fixture does too where ``go`` is.
+    """
+    binary, reason = find_binary()
+    if binary is None:
+        pytest.skip(reason)
+    server = CentrifugoServer(binary, generated_config())
+    server.start()
+    yield server
+    server.stop()
 
 
 def email_rule(*to: Any, subject: str = "Hi", body: str = ".", **extra: Any) -> dict[str, Any]:

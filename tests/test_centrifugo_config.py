@@ -29,10 +29,13 @@ def config(*args: str) -> dict[str, Any]:
     return json.loads(out.getvalue())  # type: ignore[no-any-return]
 
 
+# History (NOTIFY_TASKS_CENTRIFUGO_HISTORY_SIZE / _TTL) and forced recovery everywhere, so a
+# client that was away gets what it missed.
+HISTORY = {"history_size": 100, "history_ttl": "3600s", "force_recovery": True}
 NAMESPACES = [
-    {"name": "chats"},
-    {"name": "personal", "allow_user_limited_channels": True},
-    {"name": "staff"},  # NOTIFY_TASKS_DIGEST_CHANNEL's default, "staff:digest"
+    {"name": "chats", **HISTORY},
+    {"name": "personal", "allow_user_limited_channels": True, **HISTORY},
+    {"name": "staff", **HISTORY},  # NOTIFY_TASKS_DIGEST_CHANNEL's default, "staff:digest"
 ]
 
 
@@ -74,3 +77,19 @@ def test_digest_channel_namespace_follows_the_setting(
     settings.NOTIFY_TASKS_DIGEST_CHANNEL = None
     names = [entry["name"] for entry in config()["channel"]["namespaces"]]
     assert names == ["chats", "personal"]
+
+
+def test_history_follows_the_settings_and_size_zero_turns_it_off(
+    settings: Any, realtime_settings: None
+) -> None:
+    settings.NOTIFY_TASKS_CENTRIFUGO_HISTORY_SIZE = 20
+    settings.NOTIFY_TASKS_CENTRIFUGO_HISTORY_TTL = 90.5
+    [chats, *_] = config()["channel"]["namespaces"]
+    assert chats == {
+        "name": "chats",
+        "history_size": 20,
+        "history_ttl": "90.5s",
+        "force_recovery": True,
+    }
+    settings.NOTIFY_TASKS_CENTRIFUGO_HISTORY_SIZE = 0
+    assert config()["channel"]["namespaces"][0] == {"name": "chats"}

@@ -156,6 +156,9 @@ def test_e010_rule_sends_nothing(settings: Any) -> None:
         ("RETENTION_DAYS", True),
         ("EMAIL_CONNECTIONS", 0),
         ("QUEUE", ""),
+        ("CENTRIFUGO_HISTORY_SIZE", -1),
+        ("CENTRIFUGO_HISTORY_SIZE", 10.5),
+        ("CENTRIFUGO_HISTORY_TTL", 0),
     ],
 )
 def test_e011_bad_setting_value(settings: Any, name: str, value: Any) -> None:

@@ -18,6 +18,7 @@ NUMBER_SETTINGS = {
     "EMAIL_TIMEOUT": "a positive number of seconds",
     "BROKER_TIMEOUT": "a positive number of seconds",
     "CENTRIFUGO_TIMEOUT": "a positive number of seconds",
+    "CENTRIFUGO_HISTORY_TTL": "a positive number of seconds",
     "RETRY_BACKOFF": "a positive number of seconds",
     "RETRY_BACKOFF_MAX": "a positive number of seconds",
     "SOFT_TIME_LIMIT": "a positive number of seconds",
@@ -29,6 +30,7 @@ INTEGER_SETTINGS = {
     "RETENTION_DAYS": 1,
     "CENTRIFUGO_TOKEN_TTL": 1,
     "EMAIL_CONNECTIONS": 1,
+    "CENTRIFUGO_HISTORY_SIZE": 0,  # 0: no history, so no recovery
 }
 OPTIONAL_STRING_SETTINGS = ("EMAIL_FROM", "QUEUE", "REPORT_DIR")
 

@@ -50,7 +50,8 @@ def check_realtime() -> list[CheckMessage]:
         messages.append(
             Error(
                 f"NOTIFY_TASKS_CENTRIFUGO_API_URL should not end with '/' ({url!r}).",
-                hint=f"Use {url.rstrip('/')!r}: with the slash every call fails with HTTP 405.",
+                hint=f"Use {url.rstrip('/')!r}: with the slash every call is redirected first "
+                "(Centrifugo v6 answers 307), and fails with HTTP 405 where it is a 301.",
                 id=f"{PREFIX}.E014",
             )
         )

@@ -26,12 +26,22 @@ def namespaces() -> list[str]:
     return sorted(found)
 
 
+def namespace_options(name: str) -> dict[str, Any]:
+    """One namespace: history and forced recovery, so a client that was away catches up."""
+    options: dict[str, Any] = {"name": name}
+    if name == PERSONAL:
+        options["allow_user_limited_channels"] = True
+    size = app_settings.centrifugo_history_size
+    if size:
+        options["history_size"] = size
+        options["history_ttl"] = f"{app_settings.centrifugo_history_ttl:g}s"
+        options["force_recovery"] = True
+    return options
+
+
 def build_config(version: int, allowed_origins: list[str]) -> dict[str, Any]:
     """The config dict for Centrifugo ``version`` 5 or 6."""
-    entries = [
-        {"name": name, "allow_user_limited_channels": True} if name == PERSONAL else {"name": name}
-        for name in namespaces()
-    ]
+    entries = [namespace_options(name) for name in namespaces()]
     key = app_settings.centrifugo_api_key or ""
     secret = app_settings.centrifugo_token_secret or ""
     if version == 5:
