@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from django_notify_tasks.deliveries import ids_by_channel
 from django_notify_tasks.dispatch import enqueue_notifications
@@ -21,33 +21,51 @@ UNSENT = [
 
 
 def resend(notifications: QuerySet[Notification]) -> int:
-    """Queue again the notifications not yet processed and their unsent or failed deliveries."""
+    """Queue again what was not sent; return how many notifications had something to queue.
+
+    Notifications not processed (failed, cancelled, pending) are processed again. So is a
+    processed one with deliveries that failed before any attempt (a recipient or template
+    problem, fixed since): those rows have no content to send, so they are deleted and the
+    notification is rendered again; rows already sent stay, and are not sent twice (a
+    delivery is unique per notification, channel and target). Deliveries that failed
+    while sending, or wait, are queued again with their attempts reset.
+    """
     using = notifications.db
     ids = list(notifications.values_list("pk", flat=True))
+    rows = Notification.objects.using(using)
     with transaction.atomic(using=using):
-        Notification.objects.using(using).filter(
-            pk__in=ids, status__in=[Notification.Status.FAILED, Notification.Status.CANCELLED]
-        ).update(status=Notification.Status.PENDING, error="", claim_token="", claimed_at=None)
+        never_built = Delivery.objects.using(using).filter(
+            notification__in=ids, status=Delivery.Status.FAILED, attempts=0
+        )
+        rebuild = set(never_built.values_list("notification_id", flat=True))
+        never_built.delete()
+        rows.filter(
+            Q(status__in=[Notification.Status.FAILED, Notification.Status.CANCELLED])
+            | Q(pk__in=rebuild),
+            pk__in=ids,
+        ).update(
+            status=Notification.Status.PENDING,
+            error="",
+            claim_token="",
+            claimed_at=None,
+            attempts=0,
+            processed_at=None,
+        )
         pending = list(
-            Notification.objects.using(using)
-            .filter(pk__in=ids, status=Notification.Status.PENDING)
-            .values_list("pk", flat=True)
+            rows.filter(pk__in=ids, status=Notification.Status.PENDING).values_list(
+                "pk", flat=True
+            )
         )
-        # A delivery that failed before any attempt has no content (its recipient or
-        # template failed): resending it would send an empty message. Fix the rule instead.
-        unsent = (
-            Delivery.objects.using(using)
-            .filter(notification__in=ids, status__in=UNSENT)
-            .exclude(status=Delivery.Status.FAILED, attempts=0)
-        )
+        unsent = Delivery.objects.using(using).filter(notification__in=ids, status__in=UNSENT)
         by_channel = ids_by_channel(unsent)
+        queued = set(unsent.values_list("notification_id", flat=True)) | set(pending)
         unsent.update(status=Delivery.Status.PENDING, attempts=0, error="")
         transaction.on_commit(partial(enqueue_notifications, pending, using), using=using)
         for channel, delivery_ids in by_channel.items():
             transaction.on_commit(
                 partial(queue_deliveries, channel, delivery_ids, using), using=using
             )
-    return len(ids)
+    return len(queued)
 
 
 def cancel(notifications: QuerySet[Notification]) -> int:

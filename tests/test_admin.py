@@ -78,21 +78,48 @@ def test_resend_action_requeues_failed_deliveries(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resend_skips_deliveries_that_never_had_content(
+def test_resend_renders_again_what_failed_before_any_attempt(
     admin_client: Any, failed_delivery: Delivery, enqueued: Any
 ) -> None:
-    placeholder = Delivery.objects.create(
-        notification=failed_delivery.notification,
+    # A template error leaves a placeholder row with no content: resending that row would
+    # send an empty message, so the notification is rendered again (the rule fixed since).
+    notification = failed_delivery.notification
+    notification.status = "processed"
+    notification.save()
+    Delivery.objects.create(
+        notification=notification,
         channel="email",
-        target="(recipients)",
+        target="(all recipients)",
         status="failed",
-        error="recipients could not be resolved",
+        error="template error: TemplateSyntaxError: ...",
     )
     url = reverse("admin:django_notify_tasks_notification_changelist")
-    admin_client.post(url, {"action": "resend", "_selected_action": [placeholder.notification_id]})
-    placeholder.refresh_from_db()
-    assert placeholder.status == "failed"
-    assert enqueued == [("django_notify_tasks.deliver_email", ([failed_delivery.pk],))]
+    page = admin_client.post(
+        url, {"action": "resend", "_selected_action": [notification.pk]}, follow=True
+    )
+    assert "1 notification queued again." in page.content.decode()
+    assert list(Delivery.objects.values_list("target", "status")) == [
+        (failed_delivery.target, "pending")
+    ]
+    notification.refresh_from_db()
+    assert notification.status == "pending"
+    assert enqueued == [
+        ("django_notify_tasks.process_notification", (notification.pk,)),
+        ("django_notify_tasks.deliver_email", ([failed_delivery.pk],)),
+    ]
+
+
+def test_resend_of_nothing_to_send_says_so(admin_client: Any) -> None:
+    sent = Notification.objects.create(
+        rule="member-joined", event="created", model="testapp.membership", object_pk="1",
+        status="processed",
+    )  # fmt: skip
+    Delivery.objects.create(
+        notification=sent, channel="email", target="a@x.example", status="sent"
+    )
+    url = reverse("admin:django_notify_tasks_notification_changelist")
+    page = admin_client.post(url, {"action": "resend", "_selected_action": [sent.pk]}, follow=True)
+    assert "0 notifications queued again." in page.content.decode()
 
 
 def test_cancel_action_stops_unsent_work(admin_client: Any, failed_delivery: Delivery) -> None:

@@ -266,3 +266,24 @@ def test_e017_mailer_alias_missing_from_mailers(settings: Any) -> None:
     settings.NOTIFY_TASKS_MAILER = "notifications"
     expected = ["django_notify_tasks.E017"] if django.VERSION >= (6, 1) else []
     assert [m.id for m in check_mailer()] == expected
+
+
+def test_a_short_token_secret_is_warning_w030(settings: Any) -> None:
+    from django_notify_tasks.channels.realtime.checks import check_tokens
+
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "s" * 31
+    [warning] = check_tokens()
+    assert warning.id == "django_notify_tasks.W030" and "not 31" in warning.msg
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "s" * 32
+    assert check_tokens() == []
+
+
+def test_tokens_living_longer_than_a_day_are_warning_w031(settings: Any) -> None:
+    from django_notify_tasks.channels.realtime.checks import check_tokens
+
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = None
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_TTL = 86401
+    [warning] = check_tokens()
+    assert warning.id == "django_notify_tasks.W031"
+    settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_TTL = 86400
+    assert check_tokens() == []

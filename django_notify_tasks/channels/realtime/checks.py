@@ -1,4 +1,4 @@
-"""System checks of the realtime channel's settings: W005, E013, W003, E014."""
+"""System checks of the realtime channel's settings: W005, E013, W003, E014, W030, W031."""
 
 from __future__ import annotations
 
@@ -53,6 +53,40 @@ def check_realtime() -> list[CheckMessage]:
                 hint=f"Use {url.rstrip('/')!r}: with the slash every call is redirected first "
                 "(Centrifugo v6 answers 307), and fails with HTTP 405 where it is a 301.",
                 id=f"{PREFIX}.E014",
+            )
+        )
+    return messages
+
+
+MIN_SECRET_BYTES = 32  # HS256: RFC 7518 wants a key at least as long as the hash
+MAX_TOKEN_TTL = 86400  # a day: a stolen token is useful for no longer
+
+
+def check_tokens() -> list[CheckMessage]:
+    """W030: a token secret too short to resist guessing; W031: tokens that live too long."""
+    messages: list[CheckMessage] = []
+    secret = app_settings.centrifugo_token_secret
+    if isinstance(secret, str) and secret and len(secret.encode()) < MIN_SECRET_BYTES:
+        messages.append(
+            Warning(
+                f"NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET should be at least {MIN_SECRET_BYTES} "
+                f"bytes long, not {len(secret.encode())}: a short HMAC secret can be guessed "
+                "from one token, and then tokens for any user can be made.",
+                hint='Generate one with python -c "import secrets; print(secrets.token_hex(32))" '
+                "and set it in Centrifugo's config too.",
+                id=f"{PREFIX}.W030",
+            )
+        )
+    ttl = app_settings.centrifugo_token_ttl
+    if isinstance(ttl, int) and ttl > MAX_TOKEN_TTL:
+        messages.append(
+            Warning(
+                f"NOTIFY_TASKS_CENTRIFUGO_TOKEN_TTL should be at most {MAX_TOKEN_TTL} seconds "
+                f"(a day), not {ttl}: a token cannot be revoked, so a leaked one works until "
+                "it expires.",
+                hint="Use a shorter lifetime: centrifuge-js fetches a new token before the "
+                "old one expires (the default is 3600).",
+                id=f"{PREFIX}.W031",
             )
         )
     return messages
