@@ -116,13 +116,25 @@ def test_w004_scheduled_report_without_directory(settings: Any) -> None:
     assert check_beat() == []
 
 
-def test_e015_report_dir_not_writable(settings: Any, tmp_path: Any) -> None:
+def test_w032_a_report_dir_that_does_not_exist_yet_is_a_warning(
+    settings: Any, tmp_path: Any
+) -> None:
+    # An error here would stop manage.py migrate on a fresh deployment (checks run first).
     settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path / "missing")
-    [error] = check_beat()
-    assert error.id == "django_notify_tasks.E015"
-    assert "missing" in error.msg
+    [warning] = check_beat()
+    assert warning.id == "django_notify_tasks.W032"
+    assert "does not exist yet: the first report creates it" in warning.msg
+    assert not (tmp_path / "missing").exists()  # a check changes nothing on disk
     settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path)
     assert check_beat() == []
+
+
+def test_e015_report_dir_that_is_a_file(settings: Any, tmp_path: Any) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path / "a-file")
+    [error] = check_beat()
+    assert error.id == "django_notify_tasks.E015"
+    assert "is not a writable directory" in error.msg
 
 
 def test_e015_report_dir_without_write_permission(

@@ -81,7 +81,7 @@ def test_missing_report_dir_fails_with_the_reason(settings: Any) -> None:
         call_command("notify_tasks_report", "user_counts")
 
 
-@pytest.mark.parametrize("configured", ["missing", "a-file", "read-only"])
+@pytest.mark.parametrize("configured", ["a-file", "read-only"])
 def test_unusable_report_dir_fails_the_user_count_with_the_reason(
     settings: Any, tmp_path: Path, monkeypatch: Any, configured: str
 ) -> None:
@@ -152,3 +152,11 @@ def test_a_json_report_that_cannot_be_written_leaves_the_old_file(tmp_path: Path
         reports.write_json_atomic(tmp_path / "taken.json", {"n": 3})
     assert json.loads(path.read_text()) == {"n": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["digest.json", "taken.json"]
+
+
+def test_the_first_report_creates_a_report_dir_that_does_not_exist_yet(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path / "reports" / "users")
+    reports.user_count_report()
+    assert (tmp_path / "reports" / "users" / reports.USER_COUNTS_FILE).is_file()

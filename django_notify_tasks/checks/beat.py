@@ -1,4 +1,4 @@
-"""Checks of the beat schedule: overrides (E016), the report directory (E015, W004), and the
+"""Checks of the beat schedule: overrides (E016), the report directory (E015, W004, W032), and the
 bundled entries under django-celery-beat's scheduler (W009)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django_notify_tasks.beat import ENTRY_PREFIX, ScheduleError, beat_schedule
 from django_notify_tasks.checks.ids import PREFIX
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.reports import ReportDirError, report_dir
+from django_notify_tasks.reports.files import ReportDirError, ReportDirMissing, report_dir
 
 REPORT_TASKS = {"django_notify_tasks.user_count_report", "django_notify_tasks.activity_digest"}
 
@@ -28,7 +28,16 @@ def check_beat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     try:
-        report_dir()
+        report_dir(create=False)  # a check changes nothing on disk
+    except ReportDirMissing as exc:
+        return [
+            Warning(
+                f"{exc}: the first report creates it.",
+                hint="Create it now if the worker's user could not (its parent must be "
+                "writable by that user), or ignore this on a fresh deployment.",
+                id=f"{PREFIX}.W032",
+            )
+        ]
     except ReportDirError as exc:
         if app_settings.report_dir:
             return [

@@ -26,12 +26,26 @@ class ReportDirError(NotifyTasksError, OSError):
     """``NOTIFY_TASKS_REPORT_DIR`` is unset, missing or not writable."""
 
 
-def report_dir() -> Path:
-    """The configured directory, checked, or ``ReportDirError`` saying what is wrong."""
+class ReportDirMissing(ReportDirError):
+    """``NOTIFY_TASKS_REPORT_DIR`` does not exist yet (the first report creates it)."""
+
+
+def report_dir(*, create: bool = True) -> Path:
+    """The configured directory, created if it does not exist yet (``create``), or
+    ``ReportDirError`` saying what is wrong."""
     configured = app_settings.report_dir
     if not configured:
         raise ReportDirError("NOTIFY_TASKS_REPORT_DIR is not set: reports have nowhere to go")
     path = Path(configured)
+    if not path.exists():
+        if not create:
+            raise ReportDirMissing(f"NOTIFY_TASKS_REPORT_DIR {configured!r} does not exist yet")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportDirError(
+                f"NOTIFY_TASKS_REPORT_DIR {configured!r} could not be created: {exc}"
+            ) from exc
     if not path.is_dir() or not os.access(path, os.W_OK):
         raise ReportDirError(f"NOTIFY_TASKS_REPORT_DIR {configured!r} is not a writable directory")
     return path
