@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,15 +65,49 @@ def enqueue(
                 retry_policy=PUBLISH_RETRY_POLICY,
                 **options,
             )
-    except Exception:
-        logger.warning(
-            "Could not send %s%r to the broker; the sweeper will re-send it.",
-            task_name,
-            tuple(args),
-            exc_info=True,
-        )
+    except Exception as exc:
+        outage.failed(task_name, tuple(args), exc)
         return False
+    outage.ended()
     return True
+
+
+class BrokerOutage:
+    """Logs publishes the broker refused: the first of an outage with its traceback, the
+    next ones one line each, and one summary line at the first publish that goes through.
+    Counted per process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def failed(self, task_name: str, args: tuple[Any, ...], exc: Exception) -> None:
+        with self.lock:
+            self.count += 1
+            first = self.count == 1
+        logger.warning(
+            "Could not send %s%r to the broker (%s: %s); the sweeper will re-send it.",
+            task_name,
+            args,
+            type(exc).__name__,
+            exc,
+            exc_info=first,  # the rest of the outage: one line a publish
+        )
+
+    def ended(self) -> None:
+        if not self.count:  # the common case, without the lock
+            return
+        with self.lock:
+            count, self.count = self.count, 0
+        if count:
+            logger.warning(
+                "The broker is back: %d publish(es) failed while it was unreachable; the "
+                "sweeper re-sends the notifications they held back.",
+                count,
+            )
+
+
+outage = BrokerOutage()
 
 
 def bounded_transport_options(app: Celery, timeout: float) -> dict[str, Any]:
@@ -103,6 +138,7 @@ def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_
     """Queue ``process_notification`` for each id, stopping at the first broker failure."""
     for position, notification_id in enumerate(notification_ids):
         if not enqueue(PROCESS_NOTIFICATION, (notification_id,), using, **time_limits()):
-            left = len(notification_ids) - position
-            logger.warning("%d notification(s) stay pending until the broker is back.", left)
+            left = len(notification_ids) - position - 1
+            if left:  # the failure above named the first of them
+                logger.warning("%d more notification(s) stay pending until then.", left)
             return
