@@ -7,12 +7,30 @@ from typing import Any
 
 from celery import current_app, states
 from celery.backends.base import DisabledBackend
+from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
 
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import NotifyTasksError
 
 PROGRESS = "PROGRESS"
+SALT = "django_notify_tasks.task-status"  # a signature made for this and nothing else
+
+
+def status_url(task_id: str) -> str:
+    """The status endpoint's URL for ``task_id``: the id is signed, so the endpoint answers
+    only for tasks the site chose to show, not for any id a staff user tries."""
+    signed = signing.Signer(salt=SALT).sign(task_id)
+    return reverse("django_notify_tasks:task-status", kwargs={"task_id": signed})
+
+
+def unsign(signed: str) -> str | None:
+    """The task id in a URL ``status_url`` made, or None for anything else."""
+    try:
+        return signing.Signer(salt=SALT).unsign(signed)
+    except signing.BadSignature:
+        return None
 
 
 class NoResultBackend(NotifyTasksError):

@@ -49,9 +49,15 @@ def json_staff_required(view: View) -> View:
 @require_GET
 @json_staff_required
 def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
-    """``{"id", "state", "progress", "result", "error"}`` of any task; 503 without a backend."""
+    """``{"id", "state", "progress", "result", "error"}`` of a task whose id the site signed
+    (``task_status.status_url``); 404 for any other id, 503 without a backend."""
+    real_id = status.unsign(task_id)
+    if real_id is None:
+        return JsonResponse(
+            {"detail": "No such task status: use task_status.status_url()."}, status=404
+        )
     try:
-        found = status.task_status(task_id)
+        found = status.task_status(real_id)
     except status.NoResultBackend as exc:
         return JsonResponse({"detail": f"{exc}."}, status=503)
     except Exception as exc:  # the backend is down or refuses: say so, as JSON

@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
+from django.core import signing
 from django.urls import reverse
 
 from django_notify_tasks import reports, tasks
+from django_notify_tasks.task_status import status_url
 from tests.conftest import make_user
 from tests.support.services import free_port
 
@@ -23,7 +25,7 @@ def task_id() -> str:
 
 
 def url(task_id: str) -> str:
-    return reverse("django_notify_tasks:task-status", kwargs={"task_id": task_id})
+    return status_url(task_id)
 
 
 @pytest.fixture
@@ -33,9 +35,25 @@ def memory_backend(current_celery_app: Any) -> Any:
 
 
 def test_the_url_contract() -> None:
-    assert url("5b0c34b6-7a1f-4d4c-9a0e-1f1f0c6f5a11") == (
-        "/notifications/tasks/5b0c34b6-7a1f-4d4c-9a0e-1f1f0c6f5a11/"
+    assert url("5b0c34b6-7a1f-4d4c-9a0e-1f1f0c6f5a11").startswith(
+        "/notifications/tasks/5b0c34b6-7a1f-4d4c-9a0e-1f1f0c6f5a11:"
     )
+
+
+@pytest.mark.parametrize("forged", ["unsigned", "tampered", "other salt"])
+def test_only_ids_the_site_signed_can_be_read(
+    staff_client: Any, memory_backend: Any, task_id: str, forged: str
+) -> None:
+    memory_backend.store_result(task_id, {"secret": 1}, "SUCCESS")
+    assert staff_client.get(url(task_id)).json()["result"] == {"secret": 1}
+    signed = {
+        "unsigned": task_id,
+        "tampered": url(task_id).split("/")[-2][:-1] + "x",
+        "other salt": signing.Signer().sign(task_id),
+    }[forged]
+    path = reverse("django_notify_tasks:task-status", kwargs={"task_id": signed})
+    response = staff_client.get(path)
+    assert response.status_code == 404 and "secret" not in response.content.decode()
 
 
 def test_anonymous_gets_401_json(client: Any, task_id: str) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.urls import reverse
 
 from django_notify_tasks import reports, tasks
+from django_notify_tasks.task_status import status_url
 from tests.support.reports_data import record_delivery
 from tests.support.services import wait_for
 
@@ -38,7 +38,7 @@ def gated_progress(monkeypatch: Any) -> Iterator[list[threading.Event]]:
 
 
 def status(client: Any, task_id: str) -> dict[str, Any]:
-    response = client.get(reverse("django_notify_tasks:task-status", kwargs={"task_id": task_id}))
+    response = client.get(status_url(task_id))
     assert response.status_code == 200, response.content
     return response.json()  # type: ignore[no-any-return]
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from chat.views.access import staff_required
 from chat.views.chats import CENTRIFUGE_JS, live_feed_state
+from django_notify_tasks import task_status
 from django_notify_tasks.tasks import activity_digest
 
 DIGEST_HOURS = 24 * 7  # the page's digest covers the last week
@@ -39,11 +40,7 @@ def report(request):
         result = activity_digest.delay(hours=DIGEST_HOURS, send=False)
         return redirect(f"{reverse('report')}?task={result.id}")
     task_id = task_id_from(request)
-    status_url = (
-        reverse("django_notify_tasks:task-status", kwargs={"task_id": task_id})
-        if task_id
-        else None
-    )
+    status_url = task_status.status_url(task_id) if task_id else None
     context = {
         "task_id": task_id,
         "status_url": status_url,
