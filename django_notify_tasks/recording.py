@@ -10,19 +10,15 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router, transaction
 
 from django_notify_tasks import dispatch, outbox
 from django_notify_tasks.exceptions import UnknownRuleError
 from django_notify_tasks.models import Notification
 from django_notify_tasks.rules import Rule, current_rules
+from django_notify_tasks.snapshots import take_snapshot
 
 logger = logging.getLogger("django_notify_tasks.signals")  # the request path's documented logger
-
-SNAPSHOT_EXCLUDED = frozenset({"password"})
-# Values of these exact types need no trial encoding (most fields: ids, text, numbers).
-JSON_NATIVE = frozenset({str, int, float, bool, type(None)})
 
 
 def record(
@@ -62,27 +58,13 @@ def build_notification(
         object_pk=str(instance.pk),
         related_model=related._meta.label_lower if related is not None else "",
         related_pk=str(related.pk) if related is not None else "",
-        snapshot=snapshot(instance),
+        snapshot=take_snapshot(instance, rule.snapshot),
     )
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
-    """The instance's loaded concrete field values, JSON-safe, without touching the database."""
-    encoder = DjangoJSONEncoder()
-    values: dict[str, Any] = {}
-    for field in instance._meta.concrete_fields:
-        if field.attname not in instance.__dict__ or isinstance(field, models.BinaryField):
-            continue  # deferred fields would cost a SELECT; bytes are not JSON
-        if field.name in SNAPSHOT_EXCLUDED:
-            continue  # a credential has no place in a log kept for weeks
-        value = instance.__dict__[field.attname]
-        if type(value) not in JSON_NATIVE:
-            try:
-                encoder.encode(value)
-            except TypeError:
-                value = str(value)
-        values[field.attname] = value
-    return values
+    """The snapshot a rule without a ``snapshot`` key keeps (``snapshots.take_snapshot``)."""
+    return take_snapshot(instance)
 
 
 def record_safely(

@@ -19,11 +19,12 @@ from django_notify_tasks.channels import all_channels
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import RuleError
 from django_notify_tasks.opt_out import OPT_OUT_KEYS, OptOut, parse_opt_out
+from django_notify_tasks.snapshots import SnapshotSpec, parse_snapshot
 
 MODEL_EVENTS = frozenset({"created", "updated", "deleted"})
 M2M_EVENTS = frozenset({"m2m_added", "m2m_removed"})
 # And one key per channel.
-RULE_KEYS = frozenset({"model", "on", "fields", "condition"}) | OPT_OUT_KEYS
+RULE_KEYS = frozenset({"model", "on", "fields", "condition", "snapshot"}) | OPT_OUT_KEYS
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Rule:
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False)
     #: ``opt_out``, ``default``, ``label``, ``description``: users' say (docs/recipients.md).
     opt_out: OptOut = OptOut()
+    #: What the outbox row keeps of the instance (``snapshots``).
+    snapshot: SnapshotSpec = SnapshotSpec()
 
     @property
     def m2m_through(self) -> type[models.Model] | None:
@@ -133,6 +136,7 @@ def parse_rule(name: object, spec: object) -> Rule:
         condition=parse_callable(name, "condition", spec.get("condition")),
         sections=sections,
         opt_out=parse_opt_out(name, spec),
+        snapshot=parse_snapshot(name, spec.get("snapshot"), model),
     )
 
 
