@@ -19,6 +19,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     EMAIL_FROM: str | None = None
     EMAIL_TIMEOUT: float = 10
     EMAIL_CONNECTIONS = 1
+    MAX_RECIPIENTS = 50_000
     MAILER = "default"
     CENTRIFUGO_API_URL: str | None = None
     CENTRIFUGO_API_KEY: str | None = None
@@ -84,6 +85,10 @@ class AppSettings:
     @property
     def email_connections(self) -> int:
         return self._get("EMAIL_CONNECTIONS", int)
+
+    @property
+    def max_recipients(self) -> int:
+        return self._get("MAX_RECIPIENTS", int)
 
     @property
     def email_timeout(self) -> float:

@@ -41,6 +41,7 @@ class Decision:
 
 
 NOTIFICATIONS_PER_RUN = 50  # a processing run takes its own and the oldest waiting
+DELIVERIES_PER_INSERT = 500  # a fan-out to thousands is written in bounded statements
 
 
 def process_notification(notification_id: int, using: str) -> dict[str, list[int]]:
@@ -190,6 +191,7 @@ def _record(token: str, outcomes: list[tuple[Notification, Decision]], using: st
         Delivery.objects.using(using).bulk_create(
             [delivery for _, outcome in kept for delivery in outcome.deliveries],
             ignore_conflicts=True,
+            batch_size=DELIVERIES_PER_INSERT,
         )
         by_result: dict[tuple[str, str], list[int]] = {}
         for notification, outcome in kept:

@@ -16,6 +16,7 @@ from django_notify_tasks.channels.base import Channel
 from django_notify_tasks.channels.email.content import RenderedEmail, render_email, uses_recipient
 from django_notify_tasks.channels.email.recipients import resolve_recipients, to_recipient
 from django_notify_tasks.channels.email.spec import EmailSpec
+from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.opt_out import OptOut
@@ -33,6 +34,13 @@ def build_email_rows(
 ) -> list[Delivery]:
     """One row per distinct address; unreachable users skipped, problems failed rows."""
     rows, people = _resolve(channel, spec, notification, instance)
+    cap = spec.max_recipients or app_settings.max_recipients
+    if len(people) > cap:
+        reason = (
+            f"{len(people)} recipients, more than the cap of {cap} (the rule's "
+            "'max_recipients', or NOTIFY_TASKS_MAX_RECIPIENTS): nothing was sent"
+        )
+        return [channel.failed(notification, "(recipients)", reason)]
     rule = current_rules().rules.get(notification.rule)
     opt_out = rule.opt_out if rule is not None else OptOut()
     per_recipient = uses_recipient(spec)

@@ -12,7 +12,7 @@ from django_notify_tasks.exceptions import RuleError
 from django_notify_tasks.paths import validate_path
 from django_notify_tasks.rules import parse_callable
 
-EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html"})
+EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html", "max_recipients"})
 Recipient = str | Callable[[models.Model], Any]
 
 
@@ -25,6 +25,8 @@ class EmailSpec:
     subject: str | None = None
     body: str | None = None
     html: str | None = None
+    #: More distinct recipients than this fail the notification's email (None: the setting).
+    max_recipients: int | None = None
 
 
 def parse_email_section(
@@ -41,7 +43,16 @@ def parse_email_section(
             'Give "template": "app/email/name" (files <name>_subject.txt, <name>.txt, '
             'optional <name>.html) or inline "subject" and "body" templates.',
         )
+    cap = spec.get("max_recipients")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        raise RuleError(
+            "E036",
+            f"Rule {name!r}: 'email.max_recipients' should be a positive integer, not {cap!r}.",
+            "Give the most distinct recipients one notification may have, or leave it out "
+            "for NOTIFY_TASKS_MAX_RECIPIENTS.",
+        )
     return EmailSpec(
+        max_recipients=cap,
         to=_parse_recipients(name, spec.get("to"), model),
         template=spec.get("template"),
         subject=spec.get("subject"),
