@@ -8,11 +8,17 @@ from typing import Any
 
 from django.db import models
 
+from django_notify_tasks.channels.email.digest_spec import (
+    Digest,
+    Throttle,
+    parse_digest,
+    parse_throttle,
+)
 from django_notify_tasks.exceptions import RuleError
 from django_notify_tasks.paths import validate_path
 from django_notify_tasks.rules import parse_callable
 
-EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html"})
+EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html", "digest", "throttle"})
 Recipient = str | Callable[[models.Model], Any]
 
 
@@ -25,6 +31,8 @@ class EmailSpec:
     subject: str | None = None
     body: str | None = None
     html: str | None = None
+    digest: Digest | None = None
+    throttle: Throttle | None = None
 
 
 def parse_email_section(
@@ -47,6 +55,8 @@ def parse_email_section(
         subject=spec.get("subject"),
         body=spec.get("body"),
         html=spec.get("html"),
+        digest=parse_digest(name, spec.get("digest")),
+        throttle=parse_throttle(name, spec.get("throttle")),
     )
 
 
