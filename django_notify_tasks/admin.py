@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from django_notify_tasks import operations
-from django_notify_tasks.models import Delivery, Notification, Preference
+from django_notify_tasks.models import Delivery, Digest, InboxItem, Notification, Preference
 
 
 class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -82,3 +82,22 @@ class PreferenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["enabled", "rule", "channel"]
     search_fields = ["rule"]
     raw_id_fields = ["user"]
+
+
+@admin.register(InboxItem)
+class InboxItemAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "user", "title", "rule", "created", "read_at"]
+    list_filter = [("read_at", admin.EmptyFieldListFilter), "rule"]
+    search_fields = ["title", "body"]
+    raw_id_fields = ["user", "notification"]
+    date_hierarchy = "created"
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "user", "window_end", "items", "notification"]
+    raw_id_fields = ["user", "notification"]
+    readonly_fields = ["user", "window_end", "items", "notification"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -20,6 +20,10 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "task": "django_notify_tasks.redispatch_stale",
         "schedule": 60.0,
     },
+    f"{ENTRY_PREFIX}send-digests": {
+        "task": "django_notify_tasks.send_digests",
+        "schedule": 60.0,
+    },
     f"{ENTRY_PREFIX}user-count-report": {
         "task": "django_notify_tasks.user_count_report",
         "schedule": 300.0,

@@ -1,10 +1,11 @@
-"""The outbox (Notification) and the delivery log (Delivery)."""
+"""The outbox (Notification), the delivery log (Delivery), preferences, and the in-app inbox."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -63,6 +64,7 @@ class Delivery(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", _("email")
         REALTIME = "realtime", _("realtime")
+        INAPP = "inapp", _("in-app")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -73,6 +75,10 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", _("cancelled")
         # Never sent, on purpose: an inactive user, no address, the user opted out.
         SKIPPED = "skipped", _("skipped")
+        # Waiting for the user's next digest (their choice, or past the rule's throttle).
+        HELD = "held", _("held for a digest")
+        # Sent as one item of a digest: the digest's own row is the message.
+        DIGESTED = "digested", _("sent in a digest")
 
     notification = models.ForeignKey(
         Notification, on_delete=models.CASCADE, related_name="deliveries"
@@ -107,6 +113,8 @@ class Delivery(models.Model):
     )
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # A held row goes into the first digest sent at or after this time (docs/inbox.md).
+    due_at = models.DateTimeField(_("digest due at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("delivery")
@@ -117,7 +125,10 @@ class Delivery(models.Model):
                 fields=["notification", "channel", "target"], name="notify_tasks_one_per_target"
             )
         ]
-        indexes = [models.Index(fields=["status", "updated_at"], name="notify_tasks_d_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="notify_tasks_d_status_idx"),
+            models.Index(fields=["status", "due_at"], name="notify_tasks_d_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target} ({self.status})"
@@ -150,3 +161,71 @@ class Preference(models.Model):
     def __str__(self) -> str:
         state = "on" if self.enabled else "off"
         return f"{self.user} {self.rule}/{self.channel}: {state}"
+
+
+class InboxItem(models.Model):
+    """One notification in one user's in-app inbox (the ``inapp`` channel)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_inbox",
+    )
+    # Kept when the notification is purged first: the item has its own retention.
+    notification = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rule = models.CharField(_("rule"), max_length=100)
+    title = models.CharField(_("title"), max_length=255)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("URL"), max_length=2000, blank=True)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inbox item")
+        verbose_name_plural = _("inbox items")
+        ordering = ["-pk"]
+        constraints = [
+            # A delivery sent twice (a worker killed after the INSERT) stores one item.
+            models.UniqueConstraint(
+                fields=["notification", "user"], name="notify_tasks_one_item_per_user"
+            )
+        ]
+        indexes = [
+            # A page of a user's items, newest first, from a cursor (the id).
+            models.Index(fields=["user", "id"], name="notify_tasks_inbox_page_idx"),
+            # The unread count, and a page of unread items.
+            models.Index(fields=["user", "read_at", "id"], name="notify_tasks_inbox_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (to {self.user})"
+
+
+class Digest(models.Model):
+    """One digest email to one user: at most one per user per window end (the claim)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    window_end = models.DateTimeField(_("window end"))
+    # The digest's own notification, whose one email delivery is the message.
+    notification = models.OneToOneField(
+        Notification, on_delete=models.CASCADE, related_name="digest"
+    )
+    items = models.PositiveIntegerField(_("items"), default=0)
+
+    class Meta:
+        verbose_name = _("digest")
+        verbose_name_plural = _("digests")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "window_end"], name="notify_tasks_one_digest")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest of {self.items} to {self.user} ({self.window_end:%Y-%m-%d %H:%M})"

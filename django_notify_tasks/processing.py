@@ -13,7 +13,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from django_notify_tasks import dispatch
-from django_notify_tasks.channels import get_channel
+from django_notify_tasks.channels import all_channels, get_channel
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.deliveries import ids_by_channel
 from django_notify_tasks.instances import (
@@ -174,7 +174,10 @@ def _decide_safely(notification: Notification, using: str, instances: Loaded) ->
 def _record(token: str, outcomes: list[tuple[Notification, Decision]], using: str) -> list[int]:
     """Write the outcomes of the rows this run still holds; return their ids."""
     # Users' preferences for the whole batch, in one query (not one per recipient).
-    skip_opted_out([row for _, decision in outcomes for row in decision.deliveries], using)
+    rows = [row for _, decision in outcomes for row in decision.deliveries]
+    skip_opted_out(rows, using)
+    for channel in all_channels():  # email: rows that wait for a digest
+        channel.hold([row for row in rows if row.channel == channel.name], using)
     with transaction.atomic(using=using):
         held = set(
             Notification.objects.using(using)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Task, shared_task
 from django.db import DEFAULT_DB_ALIAS
 
-from django_notify_tasks import reports, sending, sweeper
+from django_notify_tasks import digest_sending, reports, sending, sweeper
 
 if TYPE_CHECKING:
     AnyTask = Task[Any, Any]
@@ -108,3 +108,9 @@ def activity_digest(
 def purge_old() -> int:
     """Delete history older than ``NOTIFY_TASKS_RETENTION_DAYS`` in bounded batches."""
     return reports.purge_old()
+
+
+@shared_task(name="django_notify_tasks.send_digests", ignore_result=True)
+def send_digests(using: str = DEFAULT_DB_ALIAS) -> int:
+    """Send each user's due digest (held rows: digest rules, mail past a throttle)."""
+    return digest_sending.send_digests(using)

@@ -85,7 +85,8 @@ def webhook_channel(settings: Any, monkeypatch: pytest.MonkeyPatch, hook: Hook) 
 
 
 def test_the_docs_channel_is_installed_after_the_built_in_ones(webhook_channel: None) -> None:
-    assert [channel.name for channel in all_channels()] == ["realtime", "email", "webhook"]
+    names = [channel.name for channel in all_channels()]
+    assert names == ["realtime", "inapp", "email", "webhook"]
     assert [m.id for m in run_checks() if "E0" in m.id] == []
 
 
@@ -130,7 +131,7 @@ def test_a_channel_that_cannot_be_loaded_is_check_e020(settings: Any) -> None:
     assert len(messages) == 2
     assert "'myproject.nowhere.Channel' cannot be loaded" in messages[0].msg
     assert "should be a Channel subclass with a name" in messages[1].msg
-    assert [channel.name for channel in all_channels()] == ["realtime", "email"]
+    assert [channel.name for channel in all_channels()] == ["realtime", "inapp", "email"]
 
 
 def test_a_rule_section_of_a_channel_not_installed_is_an_unknown_key(settings: Any) -> None:

@@ -86,7 +86,7 @@ def test_redispatch_task_enqueues_with_limits_and_queue(settings: Any, sent_task
     settings.NOTIFY_TASKS_TIME_LIMIT = 30
     pending = notification(1000)
     stuck = delivery("pending", 1000)
-    assert tasks.redispatch_stale() == {"notifications": 1, "email": 1, "realtime": 0}
+    assert tasks.redispatch_stale() == {"notifications": 1, "email": 1, "realtime": 0, "inapp": 0}
     names = {name: (args, options) for name, args, options in sent_tasks}
     assert names["django_notify_tasks.process_notification"][0] == (pending.pk,)
     args, options = names["django_notify_tasks.deliver_email"]

@@ -20,6 +20,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 pytestmark = pytest.mark.django_db
 
 STALE = "notify-tasks-redispatch-stale"
+SEND_DIGESTS = "notify-tasks-send-digests"
 USER_COUNTS = "notify-tasks-user-count-report"
 PURGE = "notify-tasks-purge-old"
 DIGEST = "notify-tasks-activity-digest"
@@ -49,6 +50,7 @@ def test_sync_creates_a_row_for_every_bundled_entry() -> None:
     tasks = {task.name: task for task in PeriodicTask.objects.all()}
     assert {name: task.task for name, task in tasks.items()} == {
         STALE: "django_notify_tasks.redispatch_stale",
+        SEND_DIGESTS: "django_notify_tasks.send_digests",
         USER_COUNTS: "django_notify_tasks.user_count_report",
         DIGEST: "django_notify_tasks.activity_digest",
         PURGE: "django_notify_tasks.purge_old",
@@ -67,7 +69,7 @@ def test_sync_creates_a_row_for_every_bundled_entry() -> None:
     )
     assert all(task.enabled for task in tasks.values())
     assert f"created       {USER_COUNTS}: every 5 minutes" in output
-    assert output.splitlines()[-1] == "4 created, 0 updated, 0 deleted, 0 unchanged."
+    assert output.splitlines()[-1] == "5 created, 0 updated, 0 deleted, 0 unchanged."
 
 
 def test_running_twice_gives_the_same_rows() -> None:
@@ -75,7 +77,7 @@ def test_running_twice_gives_the_same_rows() -> None:
     first = rows(), IntervalSchedule.objects.count(), CrontabSchedule.objects.count()
     output = sync()
     assert (rows(), IntervalSchedule.objects.count(), CrontabSchedule.objects.count()) == first
-    assert output.splitlines()[-1] == "0 created, 0 updated, 0 deleted, 4 unchanged."
+    assert output.splitlines()[-1] == "0 created, 0 updated, 0 deleted, 5 unchanged."
 
 
 def test_existing_schedule_rows_are_reused() -> None:
@@ -125,7 +127,7 @@ def test_only_its_own_stale_rows_are_deleted(settings: Any) -> None:
     PeriodicTask.objects.create(name="notify-tasks-old-entry", task="x.y", interval=hourly)
     settings.NOTIFY_TASKS_BEAT_SCHEDULE = {PURGE: None}
     output = sync()
-    assert set(rows()) == {STALE, USER_COUNTS, DIGEST, "host-purge"}
+    assert set(rows()) == {STALE, SEND_DIGESTS, USER_COUNTS, DIGEST, "host-purge"}
     assert rows()["host-purge"] == (host.pk, host.task, hourly.pk, None, True)
     assert PeriodicTask.objects.get(name="host-purge").queue == "host"
     assert "deleted       notify-tasks-old-entry" in output
@@ -155,7 +157,7 @@ def test_entries_added_in_settings_are_synced_with_their_options(settings: Any) 
     assert (task.crontab.hour, task.crontab.minute) == ("1,13", "0")
     report = PeriodicTask.objects.get(name=USER_COUNTS)
     assert (report.crontab.minute, report.expire_seconds) == ("*/15", 600)
-    assert sync().splitlines()[-1] == "0 created, 0 updated, 0 deleted, 5 unchanged."
+    assert sync().splitlines()[-1] == "0 created, 0 updated, 0 deleted, 6 unchanged."
     entries = database_scheduler().all_as_schedule()
     assert entries[USER_COUNTS].options["queue"] == "notifications"
     assert entries[USER_COUNTS].options["expires"] == 600

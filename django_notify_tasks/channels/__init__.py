@@ -16,9 +16,11 @@ from django_notify_tasks.exceptions import ChannelNotFound
 
 __all__ = ["BUILTIN", "Channel", "all_channels", "channel_problems", "get_channel"]
 
-# In send order: realtime first (one request, and what people watch as it happens).
+# In send order: realtime first (one request, and what people watch as it happens), then
+# the inbox (one INSERT), then email (a connection per batch).
 BUILTIN = (
     "django_notify_tasks.channels.realtime.RealtimeChannel",
+    "django_notify_tasks.channels.inapp.InappChannel",
     "django_notify_tasks.channels.email.EmailChannel",
 )
 

@@ -79,6 +79,13 @@ class Channel:
         """Unsaved rows, one per target; a problem becomes a failed row saying why."""
         raise NotImplementedError(f"{type(self).__name__} should define build_deliveries()")
 
+    def hold(self, rows: Sequence[Delivery], using: str) -> None:
+        """Before a batch's rows are written: mark rows that wait (email: for a digest)."""
+
+    def send_digests(self, using: str) -> list[int]:
+        """Make the digests that are due (email); the ids of their rows, to send."""
+        return []
+
     # Sending, in the worker -------------------------------------------------------------------
 
     def send(self, deliveries: Sequence[Delivery], on_sent: OnSent, on_error: OnError) -> None:

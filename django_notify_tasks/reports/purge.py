@@ -7,19 +7,25 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.models import Delivery, InboxItem, Notification
 
 PURGE_BATCH_SIZE = 1000
 UNFINISHED_DELIVERIES = [
     Delivery.Status.PENDING,
     Delivery.Status.SENDING,
     Delivery.Status.RETRYING,
+    Delivery.Status.HELD,  # waits for its digest
 ]
 
 
 def purge_old(now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> int:
-    """Delete finished notifications (and deliveries) older than the retention, in batches."""
+    """Delete finished notifications (and deliveries) and inbox items, read or not, older
+    than the retention, in batches; return how many notifications and items."""
     cutoff = (now or timezone.now()) - timedelta(days=app_settings.retention_days)
+    return _purge_notifications(cutoff, batch_size) + _purge_inbox(cutoff, batch_size)
+
+
+def _purge_notifications(cutoff: datetime, batch_size: int) -> int:
     # Unfinished work is never purged: a pending notification or an unsent delivery stays.
     finished = (
         Notification.objects.filter(created_at__lt=cutoff)
@@ -33,3 +39,12 @@ def purge_old(now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -
             return deleted
         Notification.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
+
+
+def _purge_inbox(cutoff: datetime, batch_size: int) -> int:
+    old = InboxItem.objects.filter(created__lt=cutoff).order_by("pk")
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch_size]):
+        InboxItem.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    return deleted

@@ -11,6 +11,8 @@ from django.db import models
 from django_notify_tasks.channels.base import Channel, OnError, OnSent
 from django_notify_tasks.channels.email import backend, checks, connections, content, recipients
 from django_notify_tasks.channels.email.build import build_email_rows
+from django_notify_tasks.channels.email.digests import send_due_digests
+from django_notify_tasks.channels.email.hold import hold_for_digests
 from django_notify_tasks.channels.email.spec import EMAIL_KEYS, EmailSpec, parse_email_section
 from django_notify_tasks.exceptions import DeliveryError
 from django_notify_tasks.models import Delivery, Notification
@@ -49,6 +51,12 @@ class EmailChannel(Channel):
         """One row per distinct address; problems become failed rows, users not sent to
         skipped ones."""
         return build_email_rows(self, spec, notification, instance, context)
+
+    def hold(self, rows: Sequence[Delivery], using: str) -> None:
+        hold_for_digests(rows, using)
+
+    def send_digests(self, using: str) -> list[int]:
+        return send_due_digests(self.name, using)
 
     def send(self, deliveries: Sequence[Delivery], on_sent: OnSent, on_error: OnError) -> None:
         connections.send_each(deliveries, on_sent, on_error)

@@ -68,6 +68,17 @@ def uses_recipient(spec: EmailSpec) -> bool:
     return False
 
 
+def names_recipient(template: Any) -> bool:
+    """Whether a compiled template names ``recipient`` or ``unsubscribe_url`` (other channels'
+    templates are rendered per recipient by the same rule)."""
+    return _names_recipient(template, depth=0)
+
+
+def compile_source(engine: Engine, source: str) -> Any:
+    """An inline template, compiled once per engine and source."""
+    return _compiled(engine, source)
+
+
 PER_RECIPIENT_NAMES = re.compile(r"\b(?:recipient|unsubscribe_url)\b")
 MAX_TEMPLATE_DEPTH = 10  # {% extends %} and {% include %} chains followed
 

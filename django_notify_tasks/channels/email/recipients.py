@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, models
 
 from django_notify_tasks.channels.base import MAX_TARGET_LENGTH
-from django_notify_tasks.channels.email.spec import EmailSpec
+from django_notify_tasks.channels.email.spec import Recipient as ToEntry
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.paths import resolve_path
 from django_notify_tasks.people import Recipient, is_user, reachable_address
@@ -19,7 +19,14 @@ from django_notify_tasks.people import Recipient, is_user, reachable_address
 logger = logging.getLogger(__name__)
 
 
-def resolve_recipients(spec: EmailSpec, instance: models.Model) -> Iterator[tuple[str, Any]]:
+class HasRecipients(Protocol):
+    """A parsed section with a ``to`` (email's, and the inbox's, which reuses it)."""
+
+    @property
+    def to(self) -> tuple[ToEntry, ...] | Callable[[models.Model], Any]: ...
+
+
+def resolve_recipients(spec: HasRecipients, instance: models.Model) -> Iterator[tuple[str, Any]]:
     """Yield ``(entry, address or user)`` pairs; an entry that cannot be resolved raises with
     its name."""
     entries: Sequence[Any] = spec.to if isinstance(spec.to, tuple) else (spec.to,)
@@ -63,7 +70,7 @@ def check_address(address: object) -> str:
     return address.strip()
 
 
-def prefetch_relations(spec: EmailSpec, instances: list[models.Model]) -> None:
+def prefetch_relations(spec: HasRecipients, instances: list[models.Model]) -> None:
     """Load the relations the ``to`` paths walk (``"admin.email"``: ``admin``; ``"members"``,
     a path to users: ``members``) for a batch of instances, one query per relation, instead
     of one per notification; templates that use the same relation find it loaded too. A

@@ -8,11 +8,19 @@ from typing import Any
 
 from django.db import models
 
+from django_notify_tasks.channels.email.digest_spec import (
+    Digest,
+    Throttle,
+    parse_digest,
+    parse_throttle,
+)
 from django_notify_tasks.exceptions import RuleError
 from django_notify_tasks.paths import validate_path
 from django_notify_tasks.rules import parse_callable
 
-EMAIL_KEYS = frozenset({"to", "template", "subject", "body", "html", "max_recipients"})
+EMAIL_KEYS = frozenset(
+    {"to", "template", "subject", "body", "html", "max_recipients", "digest", "throttle"}
+)
 Recipient = str | Callable[[models.Model], Any]
 
 
@@ -27,6 +35,8 @@ class EmailSpec:
     html: str | None = None
     #: More distinct recipients than this fail the notification's email (None: the setting).
     max_recipients: int | None = None
+    digest: Digest | None = None
+    throttle: Throttle | None = None
 
 
 def parse_email_section(
@@ -58,6 +68,8 @@ def parse_email_section(
         subject=spec.get("subject"),
         body=spec.get("body"),
         html=spec.get("html"),
+        digest=parse_digest(name, spec.get("digest")),
+        throttle=parse_throttle(name, spec.get("throttle")),
     )
 
 

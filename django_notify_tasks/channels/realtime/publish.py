@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from cent import BroadcastRequest, Client, PublishRequest
+from cent import BatchRequest, BroadcastRequest, Client, PublishRequest
 from cent.exceptions import (
     CentApiResponseError,
     CentDecodeError,
@@ -47,6 +47,21 @@ def publish(channel: str, data: Any, idempotency_key: str | None = None) -> None
     check_channel(channel)
     request = PublishRequest(channel=channel, data=data, idempotency_key=idempotency_key)
     client().publish(request)
+
+
+BATCH_CHUNK = 500  # commands per batch request
+
+
+def publish_batch(publications: Sequence[tuple[str, Any, str | None]]) -> None:
+    """Publish ``(channel, data, idempotency_key)`` triples, different data on each channel,
+    in one batch request per 500; raise on the first error (cent cannot tell which failed)."""
+    for start in range(0, len(publications), BATCH_CHUNK):
+        chunk = publications[start : start + BATCH_CHUNK]
+        for channel, _, _ in chunk:
+            check_channel(channel)
+        commands = [PublishRequest(channel=channel, data=data, idempotency_key=key)
+                    for channel, data, key in chunk]  # fmt: skip
+        client().batch(BatchRequest(requests=commands, parallel=True))
 
 
 def idempotency_key(delivery: Delivery) -> str:

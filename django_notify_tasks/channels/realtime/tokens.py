@@ -18,7 +18,12 @@ class TokensNotConfigured(NotifyTasksError):
 
 def personal_channel(user: Any) -> str:
     """The user-limited channel only this user may read (namespace ``personal``)."""
-    return f"personal:#{user.pk}"
+    return personal_channel_of(user.pk)
+
+
+def personal_channel_of(user_pk: object) -> str:
+    """``personal_channel`` from the user's primary key alone."""
+    return f"personal:#{user_pk}"
 
 
 def connection_token(user: Any) -> str:

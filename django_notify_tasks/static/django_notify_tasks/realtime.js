@@ -87,5 +87,89 @@
     return subscription;
   }
 
-  window.NotifyTasksRealtime = {readConfig, fetchToken, connect, follow};
+  // The inbox: {% notify_tasks_inbox_bell %} renders links with the unread count; these keep
+  // every one of them current. Publications on the personal channel have
+  // {"type": "notify_tasks.inbox", "unread": N, "item": {...} (new items only)}.
+  const INBOX_MESSAGE = "notify_tasks.inbox";
+
+  function bells() {
+    return document.querySelectorAll("[data-notify-tasks-inbox]");
+  }
+
+  // Show `count` in every bell of the page.
+  function showUnread(count) {
+    bells().forEach((bell) => {
+      bell.dataset.unread = String(count);
+      const badge = bell.querySelector(".notify-tasks-unread");
+      if (badge) {
+        badge.textContent = String(count);
+        badge.hidden = count === 0;
+      }
+    });
+  }
+
+  function inboxUrls() {
+    const bell = bells()[0];
+    return bell
+      ? {list: bell.dataset.notifyTasksInbox, read: bell.dataset.notifyTasksRead}
+      : null;
+  }
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // A page of the inbox ({"unread", "items", "next"}); params: {cursor, unread, size}.
+  async function listInbox(params) {
+    const query = new URLSearchParams(params || {}).toString();
+    const response = await fetch(inboxUrls().list + (query ? "?" + query : ""), {
+      credentials: "same-origin",
+      headers: {Accept: "application/json"},
+    });
+    if (!response.ok) {
+      throw new Error(response.status + " from the inbox");
+    }
+    const page = await response.json();
+    showUnread(page.unread);
+    return page;
+  }
+
+  // Mark items read: an array of ids, or "all". Resolves to the new unread count.
+  async function markRead(ids) {
+    const response = await fetch(inboxUrls().read, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+      body: JSON.stringify(ids === "all" ? {all: true} : {ids: ids}),
+    });
+    if (!response.ok) {
+      throw new Error(response.status + " from the inbox");
+    }
+    const unread = (await response.json()).unread;
+    showUnread(unread);
+    return unread;
+  }
+
+  // Keep the bells live: follow inbox publications on the personal channel (reusing the
+  // page's subscription to it when it has one); onItem(item) for each new item.
+  function followInbox(client, config, onItem) {
+    const existing = client.getSubscription(config.personalChannel);
+    const subscription = existing || client.newSubscription(config.personalChannel);
+    subscription.on("publication", (ctx) => {
+      if (ctx.data && ctx.data.type === INBOX_MESSAGE) {
+        showUnread(ctx.data.unread);
+        if (ctx.data.item && onItem) {
+          onItem(ctx.data.item);
+        }
+      }
+    });
+    if (!existing) {
+      subscription.subscribe();
+    }
+    return subscription;
+  }
+
+  const inbox = {showUnread, list: listInbox, markRead, follow: followInbox};
+  window.NotifyTasksRealtime = {readConfig, fetchToken, connect, follow, inbox};
 })();

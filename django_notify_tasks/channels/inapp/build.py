@@ -1,0 +1,94 @@
+"""The rows of one notification's inbox items: one per active user, rendered in their language.
+
+Templates that name ``recipient`` are rendered once per user; others once per language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import models
+from django.utils import translation
+
+from django_notify_tasks.channels.base import Channel
+from django_notify_tasks.channels.email.recipients import resolve_recipients
+from django_notify_tasks.channels.inapp.content import RenderedItem, render_item, uses_recipient
+from django_notify_tasks.channels.inapp.spec import InappSpec
+from django_notify_tasks.exceptions import PermanentDeliveryError
+from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.people import Recipient, is_user, language_for, user_address
+
+
+def user_target(user_id: object) -> str:
+    """``Delivery.target`` of a user's item: one row per user and notification."""
+    return f"user #{user_id}"
+
+
+def build_inapp_rows(
+    channel: Channel,
+    spec: InappSpec,
+    notification: Notification,
+    instance: models.Model,
+    context: dict[str, Any],
+) -> list[Delivery]:
+    """One pending row per distinct active user; inactive users skipped, problems failed."""
+    rows, people = _resolve(channel, spec, notification, instance)
+    per_recipient = uses_recipient(spec)
+    renderings: dict[tuple[str, ...], RenderedItem | PermanentDeliveryError] = {}
+    for target, person in people.items():
+        language = language_for(person.user)
+        key = (language, target) if per_recipient else (language,)
+        if key not in renderings:
+            extra = {"recipient": person, "unsubscribe_url": ""} if per_recipient else {}
+            renderings[key] = _render(spec, {**context, **extra}, language)
+        rendered = renderings[key]
+        if isinstance(rendered, PermanentDeliveryError):
+            shared = target if per_recipient else "(all recipients)"
+            rows.setdefault(shared, channel.failed(notification, shared, str(rendered)))
+            continue
+        rows[target] = channel.delivery(
+            notification,
+            target,
+            user=person.user,
+            options={"url": rendered.url} if rendered.url else {},
+            subject=rendered.title,
+            body=rendered.body,
+        )
+    return [row for row in rows.values() if row is not None]
+
+
+def _resolve(
+    channel: Channel, spec: InappSpec, notification: Notification, instance: models.Model
+) -> tuple[dict[str, Delivery | None], dict[str, Recipient]]:
+    rows: dict[str, Delivery | None] = {}
+    people: dict[str, Recipient] = {}
+    try:
+        for entry, value in resolve_recipients(spec, instance):
+            if not is_user(value):
+                reason = f"the inbox is for users; {entry!r} resolved to {value!r}"
+                rows.setdefault(entry, channel.failed(notification, entry, reason))
+                continue
+            target = user_target(value.pk)
+            if not getattr(value, "is_active", True):  # custom user models may lack it
+                skipped = channel.skipped(notification, target, "the user is inactive", value)
+                rows.setdefault(target, skipped)
+            elif target not in rows:
+                rows[target] = None  # filled in once rendered, in resolution order
+                people[target] = Recipient(user_address(value), value)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
+        rows.setdefault("(recipients)", channel.failed(notification, "(recipients)", reason))
+    return rows, people
+
+
+def _render(
+    spec: InappSpec, context: dict[str, Any], language: str
+) -> RenderedItem | PermanentDeliveryError:
+    with translation.override(language):
+        try:
+            return render_item(spec, context)
+        except PermanentDeliveryError as exc:
+            return exc

@@ -1,0 +1,94 @@
+"""What an inbox item says: title, body and link rendered from the rule's templates.
+
+Inline templates or files (``<template>_title.txt``, ``<template>.txt``, optional
+``<template>_url.txt``), compiled and searched for ``recipient`` as the email channel does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
+
+from django_notify_tasks.channels.email.content import (
+    compile_source,
+    names_recipient,
+    template_engine,
+)
+from django_notify_tasks.channels.inapp.spec import InappSpec
+from django_notify_tasks.exceptions import PermanentDeliveryError
+
+PARTS = ("title", "body", "url")
+_SUFFIXES = {"title": "_title.txt", "body": ".txt", "url": "_url.txt"}
+TITLE_LENGTH = 255  # InboxItem.title
+
+
+@dataclass(frozen=True)
+class RenderedItem:
+    title: str
+    body: str
+    url: str
+
+
+def render_item(spec: InappSpec, context: dict[str, Any]) -> RenderedItem:
+    """Render the three parts; any template problem is permanent."""
+    try:
+        title, body, url = (_render(spec, part, context) for part in PARTS)
+    except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
+        raise PermanentDeliveryError(f"template error: {type(exc).__name__}: {exc}") from exc
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        raise PermanentDeliveryError(
+            f"template rendering raised {type(exc).__name__}: {exc}"
+        ) from exc
+    return RenderedItem(" ".join(title.split())[:TITLE_LENGTH], body.strip(), url.strip())
+
+
+def template_problems(spec: InappSpec) -> list[str]:
+    """What is wrong with the templates of ``spec``, for the system check."""
+    problems = []
+    for part in PARTS:
+        try:
+            _load(spec, part)
+        except TemplateDoesNotExist as exc:
+            problems.append(f"template {exc} does not exist")
+        except TemplateSyntaxError as exc:
+            problems.append(f"the {part} template has a syntax error: {exc}")
+    return problems
+
+
+def uses_recipient(spec: InappSpec) -> bool:
+    """Whether a template names ``recipient``: then each user gets a rendering of their own."""
+    for part in PARTS:
+        try:
+            template = _load(spec, part)
+        except (TemplateDoesNotExist, TemplateSyntaxError):
+            return True  # rendering reports it, row by row
+        if template is not None and names_recipient(template):
+            return True
+    return False
+
+
+def _load(spec: InappSpec, part: str) -> Any:
+    engine = template_engine()
+    if spec.template is None:
+        source = getattr(spec, part)
+        return None if source is None else compile_source(engine, source)
+    name = spec.template + _SUFFIXES[part]
+    if part == "title":
+        return engine.get_template(name)
+    try:
+        return engine.get_template(name)
+    except TemplateDoesNotExist:
+        return None  # the body and the link are optional
+
+
+def _render(spec: InappSpec, part: str, context: dict[str, Any]) -> str:
+    template = _load(spec, part)
+    if template is None:
+        return ""
+    # Plain text, like an email's text part: the page escapes it when it shows it.
+    return template.render(Context(context, autoescape=False))  # type: ignore[no-any-return]
