@@ -34,7 +34,7 @@ class SnapshotSpec:
 
 
 def parse_snapshot(name: str, value: object, model: type[models.Model]) -> SnapshotSpec:
-    """Rule ``name``'s ``snapshot`` key, or ``RuleError`` (E035) naming the problem."""
+    """Rule ``name``'s ``snapshot`` key, or ``RuleError`` (E029) naming the problem."""
     if value is None or value is True:
         return SnapshotSpec()
     if value is False:
@@ -43,12 +43,12 @@ def parse_snapshot(name: str, value: object, model: type[models.Model]) -> Snaps
         return SnapshotSpec(include=_attnames(name, value, model))
     if isinstance(value, dict) and set(value) == {"exclude"}:
         return SnapshotSpec(exclude=_attnames(name, value["exclude"], model))
-    raise RuleError("E035", f"Rule {name!r}: 'snapshot' cannot be {value!r}.", HINT)
+    raise RuleError("E029", f"Rule {name!r}: 'snapshot' cannot be {value!r}.", HINT)
 
 
 def _attnames(name: str, fields: object, model: type[models.Model]) -> frozenset[str]:
     if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
-        raise RuleError("E035", f"Rule {name!r}: 'snapshot' should list field names.", HINT)
+        raise RuleError("E029", f"Rule {name!r}: 'snapshot' should list field names.", HINT)
     found = []
     for field_name in fields:
         try:
@@ -57,7 +57,7 @@ def _attnames(name: str, fields: object, model: type[models.Model]) -> frozenset
             field = None
         if not isinstance(field, models.Field) or not field.concrete:
             raise RuleError(
-                "E035",
+                "E029",
                 f"Rule {name!r}: 'snapshot' names {field_name!r}, which is not a concrete "
                 f"field of {model.__name__}.",
                 HINT,

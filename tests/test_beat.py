@@ -125,7 +125,7 @@ def test_w032_a_report_dir_that_does_not_exist_yet_is_a_warning(
     # An error here would stop manage.py migrate on a fresh deployment (checks run first).
     settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path / "missing")
     [warning] = check_beat()
-    assert warning.id == "django_notify_tasks.W032"
+    assert warning.id == "django_notify_tasks.W014"
     assert "does not exist yet: the first report creates it" in warning.msg
     assert not (tmp_path / "missing").exists()  # a check changes nothing on disk
     settings.NOTIFY_TASKS_REPORT_DIR = str(tmp_path)

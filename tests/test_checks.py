@@ -273,7 +273,7 @@ def test_a_short_token_secret_is_warning_w030(settings: Any) -> None:
 
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "s" * 31
     [warning] = check_tokens()
-    assert warning.id == "django_notify_tasks.W030" and "not 31" in warning.msg
+    assert warning.id == "django_notify_tasks.W012" and "not 31" in warning.msg
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = "s" * 32
     assert check_tokens() == []
 
@@ -284,6 +284,6 @@ def test_tokens_living_longer_than_a_day_are_warning_w031(settings: Any) -> None
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET = None
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_TTL = 86401
     [warning] = check_tokens()
-    assert warning.id == "django_notify_tasks.W031"
+    assert warning.id == "django_notify_tasks.W013"
     settings.NOTIFY_TASKS_CENTRIFUGO_TOKEN_TTL = 86400
     assert check_tokens() == []

@@ -74,5 +74,5 @@ def test_a_bad_cap_is_check_e036(settings: Any, cap: Any) -> None:
     rules = email_rule("chat.admin.email", subject="s", body="b")
     rules["member-joined"]["email"]["max_recipients"] = cap
     settings.NOTIFY_TASKS_RULES = rules
-    [error] = [m for m in run_checks() if m.id == "django_notify_tasks.E036"]
+    [error] = [m for m in run_checks() if m.id == "django_notify_tasks.E030"]
     assert repr(cap) in error.msg

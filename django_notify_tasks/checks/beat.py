@@ -1,4 +1,4 @@
-"""Checks of the beat schedule: overrides (E016), the report directory (E015, W004, W032), and the
+"""Checks of the beat schedule: overrides (E016), the report directory (E015, W004, W014), and the
 bundled entries under django-celery-beat's scheduler (W009)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def check_beat(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 f"{exc}: the first report creates it.",
                 hint="Create it now if the worker's user could not (its parent must be "
                 "writable by that user), or ignore this on a fresh deployment.",
-                id=f"{PREFIX}.W032",
+                id=f"{PREFIX}.W014",
             )
         ]
     except ReportDirError as exc:

@@ -56,7 +56,7 @@ def parse_email_section(
     cap = spec.get("max_recipients")
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
         raise RuleError(
-            "E036",
+            "E030",
             f"Rule {name!r}: 'email.max_recipients' should be a positive integer, not {cap!r}.",
             "Give the most distinct recipients one notification may have, or leave it out "
             "for NOTIFY_TASKS_MAX_RECIPIENTS.",

@@ -1,4 +1,4 @@
-"""System checks of the realtime channel's settings: W005, E013, W003, E014, W030, W031."""
+"""System checks of the realtime channel's settings: W005, E013, W003, E014, W012, W013."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ MAX_TOKEN_TTL = 86400  # a day: a stolen token is useful for no longer
 
 
 def check_tokens() -> list[CheckMessage]:
-    """W030: a token secret too short to resist guessing; W031: tokens that live too long."""
+    """W012: a token secret too short to resist guessing; W013: tokens that live too long."""
     messages: list[CheckMessage] = []
     secret = app_settings.centrifugo_token_secret
     if isinstance(secret, str) and secret and len(secret.encode()) < MIN_SECRET_BYTES:
@@ -74,7 +74,7 @@ def check_tokens() -> list[CheckMessage]:
                 "from one token, and then tokens for any user can be made.",
                 hint='Generate one with python -c "import secrets; print(secrets.token_hex(32))" '
                 "and set it in Centrifugo's config too.",
-                id=f"{PREFIX}.W030",
+                id=f"{PREFIX}.W012",
             )
         )
     ttl = app_settings.centrifugo_token_ttl
@@ -86,7 +86,7 @@ def check_tokens() -> list[CheckMessage]:
                 "it expires.",
                 hint="Use a shorter lifetime: centrifuge-js fetches a new token before the "
                 "old one expires (the default is 3600).",
-                id=f"{PREFIX}.W031",
+                id=f"{PREFIX}.W013",
             )
         )
     return messages
