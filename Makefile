@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_STAMP := $(VENV)/.installed-browser
+MARIADB_STAMP := $(VENV)/.installed-mariadb
 # The benchmarks' own virtualenv: the peers they compare against stay out of $(VENV).
 BENCH_VENV ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
@@ -18,7 +19,7 @@ CENTRIFUGO := $(CENTRIFUGO_DIR)/centrifugo
 # go install leaves the version at 0.0.0; the release builds stamp it the same way.
 CENTRIFUGO_LDFLAGS := -X github.com/centrifugal/centrifugo/v6/internal/build.Version=$(patsubst v%,%,$(CENTRIFUGO_VERSION))
 
-.PHONY: demo test test-faults test-browser bench lint format docs clean centrifugo
+.PHONY: demo test test-faults test-browser bench soak lint format docs clean centrifugo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,11 +56,30 @@ test-browser: $(BROWSER_STAMP)
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m browser tests/browser
 
 # The fault suite (tests/faults, docs/reliability.md): a real prefork worker subprocess,
-# broker outages, killed processes; on SQLite, then on a throwaway PostgreSQL cluster
-# (needs the server binaries: apt-get install postgresql).
-test-faults: $(STAMP)
+# broker outages, killed processes. With Redis on SQLite, a throwaway PostgreSQL cluster and a
+# throwaway MariaDB server (with the outbox and digest SQL there); then with RabbitMQ, on
+# PostgreSQL, and the integration tests. .ci/install-servers installs the Debian packages.
+test-faults: $(MARIADB_STAMP)
+	bash .ci/install-servers
 	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults --durations=5 tests/faults
+	NOTIFY_TASKS_TEST_DB=mariadb $(BIN)/python -m pytest -m "not browser" --durations=5 \
+		tests/faults tests/test_outbox.py tests/test_reports_digest.py
+	NOTIFY_TASKS_TEST_BROKER=rabbitmq NOTIFY_TASKS_TEST_DB=postgresql \
+		$(BIN)/python -m pytest -m faults --durations=5 tests/faults
+	NOTIFY_TASKS_TEST_BROKER=rabbitmq $(BIN)/python -m pytest -m integration
+
+# Django's MySQL driver for NOTIFY_TASKS_TEST_DB=mariadb, built against libmariadb-dev.
+$(MARIADB_STAMP): $(STAMP)
+	bash .ci/install-servers
+	$(BIN)/python -m pip install --quiet -e . --group mariadb
+	touch $(MARIADB_STAMP)
+
+# bench/soak.py (docs/benchmarks.md): 100,000 notifications through a prefork worker on
+# PostgreSQL, killed five times. Long: not part of .ci/run. SOAK_ARGS="--count 20000" etc.
+soak: $(STAMP)
+	bash .ci/install-servers
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 $(BENCH_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)

@@ -40,7 +40,7 @@ def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, li
     that no run was interrupted on (with ``limit`` 1, only ``notification_id``).
 
     The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
-    databases with ``SKIP LOCKED`` (PostgreSQL, MySQL 8, Oracle) the rows are chosen, own
+    databases with ``SKIP LOCKED`` (PostgreSQL, MariaDB 10.6+, MySQL 8) the rows are chosen, own
     row first, past the rows another run is claiming at that moment, and locked as they are
     chosen: concurrent runs take different rows, and the UPDATE never waits for another
     run (had the own row been left out of the locking choice, two runs could each hold the

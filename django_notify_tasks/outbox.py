@@ -32,7 +32,7 @@ def insert_rows(rows: list[Notification], using: str) -> None:
     the host's transaction is left as it was and the error raised for the caller to log."""
     connection = connections[using]
     fields = _insert_fields()
-    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover - MySQL
+    if not connection.features.can_return_rows_from_bulk_insert:  # MySQL: no RETURNING
         with transaction.atomic(using=using):
             for row in rows:
                 row.save(using=using)

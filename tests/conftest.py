@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django_notify_tasks.testing import notify_tasks_outbox  # noqa: F401 - a fixture
 from tests.settings import HAS_CELERY_BEAT
 from tests.support.centrifugo_server import CentrifugoServer, find_binary, generated_config
-from tests.support.postgres import django_db_modify_db_settings  # noqa: F401 - a fixture
+from tests.support.databases import django_db_modify_db_settings  # noqa: F401 - a fixture
+from tests.support.rabbitmq import RabbitMQServer
 from tests.support.services import RedisServer, SilentSmtpServer, SmtpServer
 from tests.testapp.models import Chat
 
@@ -31,10 +32,22 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def celery_app(redis_server: RedisServer) -> Any:
+def broker_server(redis_server: RedisServer) -> Iterator[RedisServer | RabbitMQServer]:
+    """The broker (NOTIFY_TASKS_TEST_BROKER): the Redis of the result backend, or RabbitMQ."""
+    if settings.TEST_BROKER == "redis":
+        yield redis_server
+        return
+    server = RabbitMQServer(settings.RABBITMQ_TEST_PORT)
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def celery_app(broker_server: RedisServer | RabbitMQServer) -> Any:
     from tests.support.celery_app import app
 
-    assert app.conf.broker_url == redis_server.url
+    assert app.conf.broker_url == broker_server.url
     return app
 
 

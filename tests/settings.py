@@ -58,8 +58,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# NOTIFY_TASKS_TEST_DB picks the database: "sqlite" (the default) or "postgresql", a
-# throwaway cluster that tests/support/postgres.py starts on PG_TEST_PORT for the test session.
+# NOTIFY_TASKS_TEST_DB picks the database: "sqlite" (the default), "postgresql" or "mariadb",
+# a throwaway server that tests/support/databases.py starts on PG_TEST_PORT or
+# MARIADB_TEST_PORT for the test session.
 TEST_DB = os.environ.get("NOTIFY_TASKS_TEST_DB", "sqlite")
 if TEST_DB == "postgresql":
     PG_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_PG_PORT") or _free_port())
@@ -70,6 +71,20 @@ if TEST_DB == "postgresql":
             "USER": "notify_tasks",
             "HOST": "127.0.0.1",
             "PORT": str(PG_TEST_PORT),
+        },
+        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
+elif TEST_DB == "mariadb":
+    MARIADB_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_MARIADB_PORT") or _free_port())
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": "notify_tasks",
+            "USER": "notify_tasks",
+            "HOST": "127.0.0.1",
+            "PORT": str(MARIADB_TEST_PORT),
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         },
         "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
     }
@@ -94,7 +109,9 @@ elif TEST_DB == "sqlite":
         "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
     }
 else:
-    raise ValueError(f"NOTIFY_TASKS_TEST_DB should be 'sqlite' or 'postgresql', not {TEST_DB!r}")
+    raise ValueError(
+        f"NOTIFY_TASKS_TEST_DB should be 'sqlite', 'postgresql' or 'mariadb', not {TEST_DB!r}"
+    )
 # A worker subprocess is pointed at the test database (pytest-django renames it) by name.
 if os.environ.get("NOTIFY_TASKS_TEST_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["NOTIFY_TASKS_TEST_DB_NAME"]
@@ -109,10 +126,23 @@ else:
 DEFAULT_FROM_EMAIL = "notifications@chat.example"
 
 
-# The redis_server fixture starts a real redis-server on this port (tests/conftest.py).
+# The redis_server fixture starts a real redis-server on this port (tests/conftest.py): the
+# result backend, and the broker unless NOTIFY_TASKS_TEST_BROKER is "rabbitmq", a RabbitMQ
+# node that the broker_server fixture starts on RABBITMQ_TEST_PORT.
 REDIS_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_REDIS_PORT") or _free_port())
-CELERY_BROKER_URL = f"redis://127.0.0.1:{REDIS_TEST_PORT}/0"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+TEST_BROKER = os.environ.get("NOTIFY_TASKS_TEST_BROKER", "redis")
+if TEST_BROKER == "redis":
+    CELERY_BROKER_URL = f"redis://127.0.0.1:{REDIS_TEST_PORT}/0"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2}
+elif TEST_BROKER == "rabbitmq":
+    RABBITMQ_TEST_PORT = int(os.environ.get("NOTIFY_TASKS_TEST_RABBITMQ_PORT") or _free_port())
+    CELERY_BROKER_URL = f"amqp://guest:guest@127.0.0.1:{RABBITMQ_TEST_PORT}//"
+    CELERY_BROKER_CONNECTION_TIMEOUT = 1
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"read_timeout": 2, "write_timeout": 2}
+else:
+    raise ValueError(
+        f"NOTIFY_TASKS_TEST_BROKER should be 'redis' or 'rabbitmq', not {TEST_BROKER!r}"
+    )
 # Task states for the activity digest's progress and the status endpoint. Only tasks that
 # keep results (the digest) touch it; the notification tasks ignore results.
 CELERY_RESULT_BACKEND = f"redis://127.0.0.1:{REDIS_TEST_PORT}/1"

@@ -15,18 +15,20 @@ import pytest
 from django.conf import settings as django_settings
 
 from tests.support.services import wait_for
+from tests.support.workers import broker_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def beat_process(tmp_path: Path, redis_server: Any) -> Iterator[subprocess.Popen[bytes]]:
+def beat_process(tmp_path: Path, broker_server: Any) -> Iterator[subprocess.Popen[bytes]]:
     """`celery beat` for tests/support/celery_app.py, user_count_report retimed to every second."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "NOTIFY_TASKS_TEST_REDIS_PORT": str(django_settings.REDIS_TEST_PORT),
+        **broker_environment(),
         "NOTIFY_TASKS_TEST_BEAT_SECONDS": "1",
         "NOTIFY_TASKS_TEST_DB_DIR": str(tmp_path),
         "PYTHONPATH": str(ROOT),

@@ -186,13 +186,13 @@ def test_broker_down_at_commit_then_sweeper_delivers(
     caplog: Any,
     settings: Any,
     celery_worker: Any,
-    redis_server: Any,
+    broker_server: Any,
     smtp_server: Any,
     chat: Chat,
     task_states: Any,
 ) -> None:
     settings.NOTIFY_TASKS_REDISPATCH_AFTER = 0.001
-    redis_server.stop()
+    broker_server.stop()
     try:
         started = time.monotonic()
         with transaction.atomic():
@@ -200,7 +200,7 @@ def test_broker_down_at_commit_then_sweeper_delivers(
         save_seconds = time.monotonic() - started
         assert Notification.objects.get().status == Notification.Status.PENDING
     finally:
-        redis_server.start()
+        broker_server.start()
     assert save_seconds < 5  # a hang detector, not a speed target: see bench/ for figures
     assert "Could not send django_notify_tasks.process_notification" in caplog.text
 

@@ -36,7 +36,7 @@ def test_in_autocommit_the_outbox_insert_is_one_statement(
         chat = Chat.objects.create(title="autocommit", admin=chat_admin)
     # Before: BEGIN, the INSERT and COMMIT of atomic() around a statement that is atomic.
     host, ours = (query["sql"] for query in queries.captured_queries)
-    assert ours.startswith(f'INSERT INTO "{TABLE}"')
+    assert ours.startswith(f"INSERT INTO {connection.ops.quote_name(TABLE)}")
     notification = Notification.objects.get()
     assert notification.object_pk == str(chat.pk)
     assert notification.created_at is not None
@@ -53,7 +53,11 @@ def test_more_rows_than_one_statement_takes_go_in_batches_and_each_gets_its_id(
     batches = math.ceil(len(chats) / connection.ops.bulk_batch_size(fields, chats))
     with CaptureQueriesContext(connection) as queries:
         ids = notify_bulk("chat-created", chats)
-    inserts = [q["sql"] for q in queries.captured_queries if f'INSERT INTO "{TABLE}"' in q["sql"]]
+    inserts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if f"INSERT INTO {connection.ops.quote_name(TABLE)}" in q["sql"]
+    ]
     assert len(inserts) == batches  # several on SQLite (999 parameters a statement), 1 on PG
     stored = Notification.objects.in_bulk(ids)
     assert [stored[pk].object_pk for pk in ids] == [str(chat.pk) for chat in chats]
@@ -104,3 +108,24 @@ def test_in_a_transaction_the_insert_sits_in_its_own_savepoint(
     # SQLite is in-process: three statements cost less than atomic() around one.
     assert sent == ["BEGIN", "INSERT", "SAVEPOINT", "INSERT", "RELEASE", "COMMIT"]
     assert Notification.objects.get().pk == enqueued[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_where_inserts_return_no_ids_as_on_mysql_each_row_is_its_own_insert(
+    settings: Any, chat_admin: Any, enqueued: list[list[int]], monkeypatch: Any
+) -> None:
+    # MySQL (unlike MariaDB 10.5+) has no INSERT ... RETURNING: Django then says so here.
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+    settings.NOTIFY_TASKS_RULES = {"chat-created": RULE}
+    chats = Chat.objects.bulk_create(
+        [Chat(pk=number, title=f"chat {number}", admin=chat_admin) for number in range(1, 4)]
+    )
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        ids = notify_bulk("chat-created", chats)
+        chat_admin.save()  # the host's transaction goes on
+    table = connection.ops.quote_name(TABLE)
+    inserts = [q["sql"] for q in queries.captured_queries if f"INSERT INTO {table}" in q["sql"]]
+    assert len(inserts) == 3
+    stored = Notification.objects.in_bulk(ids)
+    assert [stored[pk].object_pk for pk in ids] == ["1", "2", "3"]
+    assert enqueued == [ids]

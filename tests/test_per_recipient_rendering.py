@@ -81,6 +81,35 @@ def test_renderings_per_notification(
     assert Delivery.objects.filter(status="pending").count() == 3
 
 
+@pytest.mark.django_db
+def test_a_template_that_does_not_parse_fails_one_row_for_all_recipients(
+    settings: Any, chat: Chat, enqueued: Any
+) -> None:
+    settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", subject="{% if %}broken")
+    Membership.objects.create(chat=chat, user=make_user("bob"))
+
+    process_notification(Notification.objects.get().pk, "default")
+
+    [(target, status, error)] = Delivery.objects.values_list("target", "status", "error")
+    assert (target, status) == ("(all recipients)", "failed")
+    assert error.startswith("template error: TemplateSyntaxError: ")
+
+
+@pytest.mark.django_db
+def test_a_rendering_that_fails_for_one_recipient_is_that_recipients_failed_row(
+    settings: Any, chat: Chat, enqueued: Any
+) -> None:
+    body = '{{ recipient.address }}{% include "testapp/email/no_such_template.txt" %}'
+    settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", body=body)
+    Membership.objects.create(chat=chat, user=make_user("bob"))
+
+    process_notification(Notification.objects.get().pk, "default")
+
+    [(target, status, error)] = Delivery.objects.values_list("target", "status", "error")
+    assert (target, status) == (chat.admin.email, "failed")
+    assert "TemplateDoesNotExist" in error
+
+
 def language_of(user: Any) -> str | None:
     return {"alice": "fr"}.get(user.username)
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import django
 
+from tests.settings import TEST_BROKER
+
 QUEUE = "notify-faults"  # the worker consumes only this; the in-thread worker never sees it
 CENTRIFUGO_KEY = "faults-api-key"
 SMTP_SIZE_LIMIT = 512 * 1024  # the fault SMTP server refuses bigger messages with 552
@@ -29,15 +31,21 @@ TIMEOUTS = {
     "NOTIFY_TASKS_RETRY_BACKOFF_MAX": 8,
     "NOTIFY_TASKS_REDISPATCH_AFTER": 0.5,
 }
-BROKER_OPTIONS = {
-    "socket_connect_timeout": 1,
-    "socket_timeout": 2,
-    "visibility_timeout": 10,
-    # Redis restores unacknowledged messages of a dead worker after the visibility timeout;
-    # look every second rather than kombu's default of every 100 s.
-    "unacked_restore_interval": 1,
-    "unacked_restore_throttle": 1,
-}
+BROKER_SOCKET_TIMEOUT = 2  # seconds: a read from, or a write to, a broker that went silent
+BROKER_OPTIONS: dict[str, Any] = {
+    "redis": {
+        "socket_connect_timeout": 1,
+        "socket_timeout": BROKER_SOCKET_TIMEOUT,
+        "visibility_timeout": 10,
+        # Redis restores unacknowledged messages of a dead worker after the visibility
+        # timeout; look every second rather than kombu's default of every 100 s.
+        "unacked_restore_interval": 1,
+        "unacked_restore_throttle": 1,
+    },
+    # RabbitMQ requeues a consumer's unacknowledged messages when its connection closes:
+    # there is no visibility timeout. py-amqp's socket timeouts are read and write.
+    "rabbitmq": {"read_timeout": BROKER_SOCKET_TIMEOUT, "write_timeout": BROKER_SOCKET_TIMEOUT},
+}[TEST_BROKER]
 
 
 def _chat_rule(**sections: Any) -> dict[str, Any]:

@@ -12,16 +12,21 @@ from django.conf import settings
 from tests.faults import config
 from tests.faults.harness import FaultSmtpServer
 from tests.support.centrifugo import DEFAULT_NAMESPACES, CentrifugoDouble
+from tests.support.rabbitmq import RabbitMQServer
 from tests.support.services import RedisServer
 from tests.support.workers import CeleryWorker
 
-# PostgreSQL-only files (the request path's one round trip, SKIP LOCKED claims): collected
-# only in the PostgreSQL pass, never left skipped.
-collect_ignore = (
-    []
-    if settings.TEST_DB == "postgresql"
-    else ["test_outbox_postgresql.py", "test_claims_postgresql.py"]
-)
+# Files about one database or one broker, collected only in its pass, never left skipped:
+# PostgreSQL's one round trip on the request path, SKIP LOCKED claims (PostgreSQL and
+# MariaDB), and what each broker does with the messages of a worker killed outright.
+ONLY_ON = {
+    "test_outbox_postgresql.py": settings.TEST_DB == "postgresql",
+    "test_claims_postgresql.py": settings.TEST_DB == "postgresql",
+    "test_claims_mariadb.py": settings.TEST_DB == "mariadb",
+    "test_whole_worker_killed_redis.py": settings.TEST_BROKER == "redis",
+    "test_whole_worker_killed_rabbitmq.py": settings.TEST_BROKER == "rabbitmq",
+}
+collect_ignore = [name for name, collected in ONLY_ON.items() if not collected]
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +79,7 @@ class Faults:
     worker: CeleryWorker
     smtp: FaultSmtpServer
     centrifugo: CentrifugoDouble
-    redis: RedisServer
+    broker: RedisServer | RabbitMQServer
     settings: Any
 
 
@@ -82,7 +87,7 @@ class Faults:
 def faults(
     transactional_db: None,
     settings: Any,
-    redis_server: RedisServer,
+    broker_server: RedisServer | RabbitMQServer,
     fault_worker: CeleryWorker,
     fault_smtp: FaultSmtpServer,
     fault_centrifugo: CentrifugoDouble,
@@ -99,9 +104,9 @@ def faults(
     fault_centrifugo.clear_faults()
     fault_centrifugo.set_api_key(config.CENTRIFUGO_KEY)
     fault_centrifugo.namespaces = DEFAULT_NAMESPACES
-    yield Faults(fault_worker, fault_smtp, fault_centrifugo, redis_server, settings)
+    yield Faults(fault_worker, fault_smtp, fault_centrifugo, broker_server, settings)
     fault_smtp.handler.release.set()
-    if not redis_server.answers():
-        redis_server.start()
+    if not broker_server.answers():
+        broker_server.start()
     fault_worker.restart_if_exited()  # a broker outage may have ended it (kombu 5.7.0)
     fault_worker.wait_until(fault_worker.idle, 30, "an idle worker")

@@ -75,27 +75,6 @@ def test_kill_after_the_server_accepted_is_the_one_window_for_a_copy(
     assert Delivery.objects.get(message_id=copied).target == KILL_RECIPIENTS[10]
 
 
-def test_whole_worker_killed_the_broker_redelivers_after_the_visibility_timeout(
-    faults: Faults, chat_admin: Any
-) -> None:
-    faults.settings.NOTIFY_TASKS_RULES = rules("chat-created-to-30")
-    faults.smtp.handler.hold_mail = 11
-    Chat.objects.create(title="Reading club", admin=chat_admin)
-    wait_for(faults.smtp.handler.held.is_set, message="the SMTP server holding a sender")
-
-    faults.worker.kill()  # main process and pool: no one is left to requeue the message
-    faults.smtp.handler.release.set()
-    faults.worker.start()
-    # No sweeper here: Redis hands the unacknowledged message out again once it is older
-    # than visibility_timeout (10 s in these tests), and by then the dead claims are stale.
-    faults.worker.wait_until(
-        lambda: Delivery.objects.count() == 30 and settled(), 40, "redelivery"
-    )
-    tally = email_tally(faults.smtp)
-    assert tally.counts == (30, 0, 0, 0)
-    assert Counter(Delivery.objects.values_list("attempts", flat=True)) == {1: 10, 2: 20}
-
-
 @pytest.fixture
 def three_connections(faults: Faults) -> Iterator[None]:
     """The worker restarted with NOTIFY_TASKS_EMAIL_CONNECTIONS = 3, and back to 1 after."""

@@ -12,12 +12,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-from django.conf import settings
 
 # Durability is not what these tests are about: the cluster is gone after the session.
 FAST_UNSAFE = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -68,18 +64,3 @@ class PostgresCluster:
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout.decode()}"
                                f"{done.stderr.decode()}")  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(
-    django_db_modify_db_settings_parallel_suffix: None,
-) -> Iterator[None]:
-    """pytest-django's hook before the test database is made: start PostgreSQL if used."""
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
-        yield
-        return
-    cluster = PostgresCluster(int(database["PORT"]), database["USER"])
-    cluster.start()
-    yield
-    cluster.stop()

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import amqp.exceptions
 import kombu.exceptions
 import redis
 from django.conf import settings
@@ -30,14 +31,24 @@ from tests.support.services import wait_for
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a Python process needs to start and find its libraries; nothing from pytest.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PG_BINDIR")
-# What a client of a restarted or hung Redis sees until it reconnects.
-BROKER_ERRORS = (OSError, redis.RedisError, kombu.exceptions.OperationalError)
+# What a client of a restarted or hung broker (Redis, RabbitMQ) sees until it reconnects.
+BROKER_ERRORS = (
+    OSError, redis.RedisError, amqp.exceptions.AMQPError, kombu.exceptions.OperationalError
+)  # fmt: skip
 PACKAGE_TASKS = {
     "django_notify_tasks.process_notification",
     "django_notify_tasks.deliver_email",
     "django_notify_tasks.publish_realtime",
     "django_notify_tasks.redispatch_stale",
 }
+
+
+def broker_environment() -> dict[str, str]:
+    """What a subprocess needs to use the test session's broker."""
+    env = {"NOTIFY_TASKS_TEST_BROKER": settings.TEST_BROKER}
+    if settings.TEST_BROKER == "rabbitmq":
+        env["NOTIFY_TASKS_TEST_RABBITMQ_PORT"] = str(settings.RABBITMQ_TEST_PORT)
+    return env
 
 
 def worker_environment(settings_module: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -51,8 +62,11 @@ def worker_environment(settings_module: str, extra: Mapping[str, str]) -> dict[s
         NOTIFY_TASKS_TEST_DB_NAME=str(connection.settings_dict["NAME"]),
         NOTIFY_TASKS_TEST_REDIS_PORT=str(settings.REDIS_TEST_PORT),
     )
+    env.update(broker_environment())
     if settings.TEST_DB == "postgresql":
         env["NOTIFY_TASKS_TEST_PG_PORT"] = str(settings.PG_TEST_PORT)
+    elif settings.TEST_DB == "mariadb":
+        env["NOTIFY_TASKS_TEST_MARIADB_PORT"] = str(settings.MARIADB_TEST_PORT)
     else:  # else the worker's settings would make a directory of their own
         env["NOTIFY_TASKS_TEST_DB_DIR"] = str(Path(env["NOTIFY_TASKS_TEST_DB_NAME"]).parent)
     env.update(extra)
@@ -157,7 +171,7 @@ class CeleryWorker:
         if any(answer[self.hostname] for answer in answers):
             return False
         with self.app.connection_for_write() as conn:
-            return int(conn.default_channel.client.llen(self.queue)) == 0
+            return queue_length(conn, self.queue) == 0
 
     def exited(self) -> bool:
         """The main process has ended (killed, or an unrecoverable error)."""
@@ -203,6 +217,13 @@ class CeleryWorker:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def queue_length(conn: Any, queue: str) -> int:
+    """Messages waiting in ``queue``: a Redis list, or an AMQP queue (declared passively)."""
+    if conn.transport.driver_type == "redis":
+        return int(conn.default_channel.client.llen(queue))
+    return int(conn.default_channel.queue_declare(queue, passive=True).message_count)
 
 
 def process_gone(pid: int) -> bool:

@@ -55,8 +55,10 @@ def build_email_rows(
         rendered = renderings[cache_key]
         if isinstance(rendered, PermanentDeliveryError):
             # A rendering shared by all fails for all: one row says so, as before.
+            # A recipient's own placeholder is None until now: replace it, or the row is lost.
             target = person.address if per_recipient else "(all recipients)"
-            rows.setdefault(target.lower(), channel.failed(notification, target, str(rendered)))
+            if rows.get(target.lower()) is None:
+                rows[target.lower()] = channel.failed(notification, target, str(rendered))
             continue
         headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": ONE_CLICK}
         rows[key] = channel.delivery(

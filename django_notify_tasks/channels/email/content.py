@@ -62,7 +62,7 @@ def uses_recipient(spec: EmailSpec) -> bool:
         try:
             template = _load(spec, part)
         except (TemplateDoesNotExist, TemplateSyntaxError):
-            return True  # rendering reports it, row by row
+            return False  # it fails for everyone alike: rendering reports it in one row
         if template is not None and _names_recipient(template, depth=0):
             return True
     return False
