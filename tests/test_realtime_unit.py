@@ -156,6 +156,15 @@ def test_cent_errors_are_classified(exc: Exception, transient: bool) -> None:
     assert isinstance(realtime.classify(exc), TransientDeliveryError) is transient
 
 
+def test_a_refused_api_key_says_which_setting_to_check() -> None:
+    # cent's CentUnauthorizedError has no message (Centrifugo's 401 has an empty body).
+    assert str(CentUnauthorizedError()) == ""
+    assert str(realtime.classify(CentUnauthorizedError())) == (
+        "CentUnauthorizedError: Centrifugo answered 401 Unauthorized: it does not accept "
+        "NOTIFY_TASKS_CENTRIFUGO_API_KEY (compare its http_api.key)"
+    )
+
+
 def test_http_error_reason_carries_the_status_text_cent_drops() -> None:
     assert str(realtime.classify(CentTransportError(400))) == (
         "CentTransportError: Transport error - 400 (Bad Request)"

@@ -9,8 +9,39 @@ import subprocess
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+REPO = HERE.parent
 CENTRIFUGE_JS = HERE / "node_modules" / "centrifuge" / "dist" / "centrifuge.js"
 RELEASES = "https://github.com/centrifugal/centrifugo/releases"
+# Where `make centrifugo` puts the pinned server (the Makefile's CENTRIFUGO).
+BUILT = REPO / ".cache" / "centrifugo" / "centrifugo"
+
+
+def find_binary() -> tuple[str | None, str]:
+    """The Centrifugo binary to run, and where it came from; (None, why) when there is none.
+
+    In order: $CENTRIFUGO, the one `make centrifugo` built (BUILT), `centrifugo` on PATH;
+    failing those, `make centrifugo` builds it when `go` and `make` are installed.
+    """
+    given = os.environ.get("CENTRIFUGO")
+    if given:
+        if os.access(given, os.X_OK):
+            return given, "$CENTRIFUGO"
+        return None, f"{given} ($CENTRIFUGO) is not executable"
+    if os.access(BUILT, os.X_OK):
+        return str(BUILT), "make centrifugo"
+    on_path = shutil.which("centrifugo")
+    if on_path:
+        return on_path, "PATH"
+    make, go = shutil.which("make"), shutil.which("go")
+    if go is None or make is None:
+        return None, "no centrifugo binary, and no `go` to build one"
+    print(
+        "Centrifugo: building it with `make centrifugo` (a first build takes minutes)", flush=True
+    )
+    build = subprocess.run([make, "--no-print-directory", "centrifugo"], cwd=REPO, check=False)
+    if build.returncode == 0 and os.access(BUILT, os.X_OK):
+        return str(BUILT), "make centrifugo"
+    return None, "`make centrifugo` failed (see above)"
 
 
 def install_centrifuge_js() -> str:

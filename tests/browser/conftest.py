@@ -1,15 +1,14 @@
-"""One demo stack for the session (run_demo.py on free ports, a Centrifugo double for the
-live feed) and a headless Chromium driven by Playwright.
+"""One demo stack for the session (run_demo.py on free ports, with the real Centrifugo it
+starts) and a headless Chromium driven by Playwright.
 
 Each module here sets ``pytestmark = pytest.mark.browser``: they run with
 ``make test-browser``, and a plain pytest run leaves them out. The packages they need
-(playwright, websockets, psutil) are imported only in the fixtures.
+(playwright, psutil) are imported only in the fixtures.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,37 +16,39 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.browser.demo_centrifugo import DemoCentrifugo
+from tests.support.centrifugo_server import find_binary
+from tests.support.services import free_port
+
 if TYPE_CHECKING:
-    from tests.browser.centrifugo_ws import CentrifugoWithWebSocket
     from tests.browser.demo_stack import DemoStack
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored
 
 
 @pytest.fixture(scope="session")
-def centrifugo_ws() -> Iterator[CentrifugoWithWebSocket]:
-    from tests.browser.centrifugo_ws import CentrifugoWithWebSocket
-
-    double = CentrifugoWithWebSocket(secrets.token_urlsafe(16), secrets.token_urlsafe(32))
-    double.start()
-    yield double
-    double.stop()
-    assert double.errors == []
+def demo_centrifugo() -> DemoCentrifugo:
+    """The port and secrets of the real Centrifugo the demo stack starts (the binary
+    `make centrifugo` builds; built here first where it is missing and `go` is installed)."""
+    binary, reason = find_binary()
+    if binary is None:
+        pytest.fail(f"The browser tests run the real Centrifugo: {reason}.")
+    return DemoCentrifugo(binary, free_port())
 
 
 @pytest.fixture(scope="session")
 def demo_stack(
-    tmp_path_factory: pytest.TempPathFactory, centrifugo_ws: CentrifugoWithWebSocket
+    tmp_path_factory: pytest.TempPathFactory, demo_centrifugo: DemoCentrifugo
 ) -> Iterator[DemoStack]:
-    """run_demo.py as `make demo` runs it; at the end, stopped with Ctrl-C (SIGINT to its
-    process group), and nothing it started may be left running."""
+    """run_demo.py as `make demo` runs it, Centrifugo included; at the end, stopped with
+    Ctrl-C (SIGINT to its process group), and nothing it started may be left running."""
     from tests.browser.demo_stack import DemoStack
 
     realtime = {
-        "NOTIFY_TASKS_CENTRIFUGO_API_URL": centrifugo_ws.api_url,
-        "NOTIFY_TASKS_CENTRIFUGO_WS_URL": centrifugo_ws.ws_url,
-        "NOTIFY_TASKS_CENTRIFUGO_API_KEY": str(centrifugo_ws.api_key),
-        "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET": centrifugo_ws.token_secret,
+        "CENTRIFUGO": str(demo_centrifugo.binary),  # what run_demo.py starts
+        "DEMO_CENTRIFUGO_PORT": str(demo_centrifugo.port),
+        "NOTIFY_TASKS_CENTRIFUGO_API_KEY": demo_centrifugo.api_key,
+        "NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET": demo_centrifugo.token_secret,
     }
     stack = DemoStack(tmp_path_factory.mktemp("demo-var"), realtime)
     try:

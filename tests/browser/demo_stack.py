@@ -22,7 +22,7 @@ STOP_TIMEOUT = 30
 READY_LINE = "Chat demo is ready"
 FLOWER_LOGIN = re.compile(r"flower login\s+user (\S+), password (\S+) \(generated")
 # Variables of a developer's shell that would point the demo elsewhere.
-OWN_PREFIXES = ("DEMO_", "FLOWER_", "NOTIFY_TASKS_", "CELERY_", "EMAIL_", "DJANGO_")
+OWN_PREFIXES = ("DEMO_", "FLOWER_", "NOTIFY_TASKS_", "CELERY_", "EMAIL_", "DJANGO_", "CENTRIFUGO")
 
 
 class DemoStack:
@@ -34,6 +34,8 @@ class DemoStack:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
         self.env.update({f"DEMO_{name}_PORT": str(port) for name, port in self.ports.items()})
         self.env.update(DEMO_VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra_env)
+        for name in self.ports:  # a port extra_env chose wins
+            self.ports[name] = int(self.env[f"DEMO_{name}_PORT"])
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -70,9 +70,12 @@ def generated_config(**settings: Any) -> dict[str, Any]:
 class CentrifugoServer:
     """One real Centrifugo process, which a test may stop and start again on the same port."""
 
-    def __init__(self, binary: Path, config: dict[str, Any]) -> None:
+    def __init__(
+        self, binary: Path, config: dict[str, Any], env: dict[str, str] | None = None
+    ) -> None:
         self.binary = binary
         self.config = config
+        self.env = env or {}  # CENTRIFUGO_* options on top of the config, e.g. its engine
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="notify-tasks-centrifugo-"))
         self.config_path = self.dir / "config.json"
@@ -104,6 +107,7 @@ class CentrifugoServer:
             "CENTRIFUGO_HEALTH_ENABLED": "true",
             "CENTRIFUGO_LOG_LEVEL": "info",
             "CENTRIFUGO_USAGE_STATS_DISABLED": "true",  # tests talk to loopback only
+            **self.env,
         }
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -75,17 +75,18 @@ class _ClientEvents(ClientEventHandler):  # type: ignore[misc]
 class LiveClient:
     """One centrifuge-python client connected to a real Centrifugo over WebSocket."""
 
-    def __init__(self, ws_url: str, token: str) -> None:
+    def __init__(self, ws_url: str, token: str, **options: Any) -> None:
+        """``options`` go to centrifuge-python's ``Client`` (e.g. ``max_reconnect_delay``)."""
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.disconnects: list[tuple[int, str]] = []
         self.errors: list[ErrorContext] = []
-        self.client: Client = self._run(self._make(ws_url, token))
+        self.client: Client = self._run(self._make(ws_url, token, options))
 
-    async def _make(self, ws_url: str, token: str) -> Client:
+    async def _make(self, ws_url: str, token: str, options: dict[str, Any]) -> Client:
         # proxy=None: loopback only, whatever the environment says about proxies.
-        return Client(ws_url, events=_ClientEvents(self), token=token, proxy=None)
+        return Client(ws_url, events=_ClientEvents(self), token=token, proxy=None, **options)
 
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(DEADLINE)

@@ -18,6 +18,7 @@ from cent.exceptions import (
     CentNetworkError,
     CentTimeoutError,
     CentTransportError,
+    CentUnauthorizedError,
 )
 
 from django_notify_tasks.channels.realtime.names import check_channel
@@ -27,6 +28,11 @@ from django_notify_tasks.models import Delivery
 
 BROADCAST_CHUNK = 500  # channels per broadcast request
 INTERNAL_ERROR = 100  # the one Centrifugo API error code worth retrying
+# Centrifugo answers a wrong or missing key with a bare 401 and cent's error says nothing more.
+UNAUTHORIZED = (
+    "CentUnauthorizedError: Centrifugo answered 401 Unauthorized: it does not accept "
+    "NOTIFY_TASKS_CENTRIFUGO_API_KEY (compare its http_api.key)"
+)
 
 
 def client() -> Client:
@@ -126,6 +132,8 @@ def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
         return exc
     if isinstance(exc, CentApiResponseError):
         return _api_error(exc.code, exc.message)
+    if isinstance(exc, CentUnauthorizedError):  # retrying cannot make the key right
+        return PermanentDeliveryError(UNAUTHORIZED)
     reason = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, CentTransportError):
         # cent drops the body; for 400 Centrifugo's whole answer is the status text.

@@ -48,10 +48,28 @@
   if (config.personalChannel) {
     channels.push(config.personalChannel);
   }
+  // After a reconnect, Centrifugo sends what the page missed (history and force_recovery in
+  // the generated config): data-recovered lists the channels that caught up this way.
+  const recovered = new Set();
   for (const channel of channels) {
-    NotifyTasksRealtime.follow(client, config, channel, (data, from) => append(from, data), (reason) =>
-      append(channel, {text: "stopped following: " + reason}),
+    const subscription = NotifyTasksRealtime.follow(
+      client,
+      config,
+      channel,
+      (data, from) => append(from, data),
+      (reason) => append(channel, {text: "stopped following: " + reason}),
     );
+    subscription.on("subscribed", (ctx) => {
+      if (!ctx.wasRecovering) {
+        return;
+      }
+      if (ctx.recovered) {
+        recovered.add(channel);
+        feed.dataset.recovered = Array.from(recovered).join(" ");
+      } else {
+        append(channel, {text: "some messages were missed while away: reload the page to see them"});
+      }
+    });
   }
   client.connect();
 })();
