@@ -12,23 +12,25 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.utils import DNS_NAME
 
+from django_notify_tasks.channels.email.options import apply_options
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
 from django_notify_tasks.models import Delivery
 
 
-def open_mail_backend() -> BaseEmailBackend:
+def open_mail_backend(mailer: str | None = None) -> BaseEmailBackend:
     """The configured email backend, never without a timeout.
 
     Django 6.1+: ``mailers[NOTIFY_TASKS_MAILER]`` (``get_connection()`` is deprecated there);
     a mailer configured without a timeout gets ``NOTIFY_TASKS_EMAIL_TIMEOUT`` instead of none.
-    Older Django: ``get_connection(timeout=NOTIFY_TASKS_EMAIL_TIMEOUT)``.
+    Older Django: ``get_connection(timeout=NOTIFY_TASKS_EMAIL_TIMEOUT)``. ``mailer``: a
+    rule's own alias (``email.mailer``, Django 6.1+), instead of ``NOTIFY_TASKS_MAILER``.
     """
     if django.VERSION < (6, 1):
         return get_connection(fail_silently=False, timeout=app_settings.email_timeout)
     from django.core.mail import mailers  # type: ignore[attr-defined, unused-ignore]
 
-    backend: BaseEmailBackend = mailers[app_settings.mailer]
+    backend: BaseEmailBackend = mailers[mailer or app_settings.mailer]
     if getattr(backend, "timeout", "no such attribute") is None:
         # An SMTP mailer without a timeout would wait forever on a silent server.
         backend.timeout = app_settings.email_timeout  # type: ignore[attr-defined]
@@ -46,6 +48,7 @@ def build_message(delivery: Delivery) -> EmailMultiAlternatives:
         to=[delivery.target],
         headers={**options.get("headers", {}), "Message-ID": message_id(delivery)},
     )
+    apply_options(message, options)
     if delivery.html:
         message.attach_alternative(delivery.html, "text/html")
     return message

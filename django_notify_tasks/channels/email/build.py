@@ -14,6 +14,7 @@ from django.utils import translation
 
 from django_notify_tasks.channels.base import Channel
 from django_notify_tasks.channels.email.content import RenderedEmail, render_email, uses_recipient
+from django_notify_tasks.channels.email.options import stored_options
 from django_notify_tasks.channels.email.recipients import resolve_recipients, to_recipient
 from django_notify_tasks.channels.email.spec import EmailSpec
 from django_notify_tasks.conf import app_settings
@@ -60,12 +61,19 @@ def build_email_rows(
             if rows.get(target.lower()) is None:
                 rows[target.lower()] = channel.failed(notification, target, str(rendered))
             continue
-        headers = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": ONE_CLICK}
+        try:
+            options = stored_options(spec.message, instance, person)
+        except PermanentDeliveryError as exc:
+            rows[key] = channel.failed(notification, person.address, str(exc))
+            continue
+        if link:
+            unsubscribe = {"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": ONE_CLICK}
+            options["headers"] = {**options.get("headers", {}), **unsubscribe}
         rows[key] = channel.delivery(
             notification,
             person.address,
             user=person.user,
-            options={"headers": headers} if link else {},
+            options=options,
             subject=rendered.subject,
             body=rendered.body,
             html=rendered.html,

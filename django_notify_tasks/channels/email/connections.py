@@ -28,12 +28,16 @@ def send_each(
     on_error: Callable[[Delivery, Exception], None],
 ) -> None:
     """Send every delivery over ``NOTIFY_TASKS_EMAIL_CONNECTIONS`` backend connections (one by
-    default), reporting each result from the calling thread."""
-    count = min(app_settings.email_connections, len(deliveries))
-    if count > 1:
-        _Connections(deliveries, count).send(on_sent, on_error)
-    else:
-        _send_over_one(deliveries, on_sent, on_error)
+    default) of its mailer, reporting each result from the calling thread."""
+    by_mailer: dict[str | None, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_mailer.setdefault((delivery.options or {}).get("mailer"), []).append(delivery)
+    for mailer, group in by_mailer.items():
+        count = min(app_settings.email_connections, len(group))
+        if count > 1:
+            _Connections(group, count, mailer).send(on_sent, on_error)
+        else:
+            _send_over_one(group, on_sent, on_error, mailer=mailer)
 
 
 def _send_over_one(
@@ -41,12 +45,13 @@ def _send_over_one(
     on_sent: Callable[[Delivery], None],
     on_error: Callable[[Delivery, Exception], None],
     stop: threading.Event | None = None,
+    mailer: str | None = None,
 ) -> None:
     """Send one delivery after another over one backend connection, until ``stop`` is set."""
     if not deliveries:
         return
     try:
-        backend = open_mail_backend()
+        backend = open_mail_backend(mailer)
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:  # an unknown mailer alias, a bad backend path or options
@@ -100,7 +105,8 @@ class _Connections:
     then the exception goes on, and the rows not recorded are given back.
     """
 
-    def __init__(self, deliveries: Sequence[Delivery], count: int) -> None:
+    def __init__(self, deliveries: Sequence[Delivery], count: int, mailer: str | None) -> None:
+        self.mailer = mailer
         self.lock = threading.Lock()
         self.waiting: list[_Result] = []
         self.doorbell: queue.SimpleQueue[None] = queue.SimpleQueue()  # a wake-up, no data
@@ -177,7 +183,7 @@ class _Connections:
                 result.wake.wait(WAKE_INTERVAL)
 
         try:
-            _send_over_one(share, report, report, self.stop)
+            _send_over_one(share, report, report, self.stop, self.mailer)
         except Exception as exc:  # a bug: the run fails with it once the others are recorded
             self.failure = exc
             self.stop.set()

@@ -14,12 +14,20 @@ from django_notify_tasks.channels.email.digest_spec import (
     parse_digest,
     parse_throttle,
 )
+from django_notify_tasks.channels.email.options import (
+    MESSAGE_KEYS,
+    MessageOptions,
+    parse_message_options,
+)
 from django_notify_tasks.exceptions import RuleError
 from django_notify_tasks.paths import validate_path
 from django_notify_tasks.rules import parse_callable
 
-EMAIL_KEYS = frozenset(
-    {"to", "template", "subject", "body", "html", "max_recipients", "digest", "throttle"}
+EMAIL_KEYS = (
+    frozenset(
+        {"to", "template", "subject", "body", "html", "max_recipients", "digest", "throttle"}
+    )
+    | MESSAGE_KEYS
 )
 Recipient = str | Callable[[models.Model], Any]
 
@@ -37,6 +45,8 @@ class EmailSpec:
     max_recipients: int | None = None
     digest: Digest | None = None
     throttle: Throttle | None = None
+    #: Sender, reply-to, copies, headers, attachments, mailer (``options.py``).
+    message: MessageOptions = MessageOptions()
 
 
 def parse_email_section(
@@ -70,6 +80,7 @@ def parse_email_section(
         html=spec.get("html"),
         digest=parse_digest(name, spec.get("digest")),
         throttle=parse_throttle(name, spec.get("throttle")),
+        message=parse_message_options(name, spec),
     )
 
 
