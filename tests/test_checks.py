@@ -54,7 +54,7 @@ def test_e001_rules_not_a_dict(settings: Any) -> None:
 
 @pytest.mark.parametrize(
     "rule",
-    [{"modle": "x"}, {"email": {"to": ["a@b.c"], "subject": "s", "body": "b", "cc": []}}],
+    [{"modle": "x"}, {"email": {"to": ["a@b.c"], "subject": "s", "body": "b", "bc": []}}],
 )
 def test_e002_unknown_keys(settings: Any, rule: dict[str, Any]) -> None:
     settings.NOTIFY_TASKS_RULES = rules_with(**rule)
