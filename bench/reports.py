@@ -134,7 +134,7 @@ def insert_notifications(count: int, rng: random.Random) -> None:
             for n, at in enumerate(created)
         ),
     )
-    columns = ["notification_id", "channel", "target", "status", "subject", "body", "html"]
+    columns = ["notification_id", "channel", "target", "status"]
     columns += ["message_id", "attempts", "error", "created_at", "updated_at", "claim_token"]
     columns += ["sent_at"]
 
@@ -148,7 +148,7 @@ def insert_notifications(count: int, rng: random.Random) -> None:
                 )
                 error = rng.choice(ERRORS) if status == "failed" else ""
                 yield (
-                    (n + 1, channel, target, status, "", "", "", "", 1, error)
+                    (n + 1, channel, target, status, "", 1, error)
                     + (to_db(at), to_db(sent_at or at), "", to_db(sent_at) if sent_at else None)
                 )
 

@@ -68,9 +68,12 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["id", "notification", "channel", "target", "status", "attempts", "sent_at"]
     list_filter = ["channel", "status", "notification__rule"]
-    search_fields = ["target", "subject", "error", "message_id"]
+    search_fields = ["target", "content__subject", "error", "message_id"]
     list_select_related = ["notification"]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
+    # subject, body and html are the shared content's, shown on the row's page.
+    readonly_fields = [f.name for f in Delivery._meta.fields if f.name != "content"]
+    readonly_fields += ["subject", "body", "html"]
+    exclude = ["content"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -71,7 +71,7 @@ def claim(
     return list(
         Delivery.objects.using(using)
         .filter(claim_token=token, status=Delivery.Status.SENDING)
-        .select_related("notification")
+        .select_related("notification", "content")
         .order_by("pk")
     )
 

@@ -23,7 +23,7 @@ from django_notify_tasks.instances import (
     load_related,
     preload_instances,
 )
-from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.models import Delivery, DeliveryContent, Notification
 from django_notify_tasks.notification_claims import claim_pending, release
 from django_notify_tasks.preferences import skip_opted_out
 from django_notify_tasks.rules import Rule, current_rules
@@ -191,8 +191,10 @@ def _record(token: str, outcomes: list[tuple[Notification, Decision]], using: st
         )
         kept = [(notification, outcome) for notification, outcome in outcomes
                 if notification.pk in held]  # fmt: skip
+        rows = [delivery for _, outcome in kept for delivery in outcome.deliveries]
+        DeliveryContent.objects.attach(rows, using)  # one row per distinct rendering
         Delivery.objects.using(using).bulk_create(
-            [delivery for _, outcome in kept for delivery in outcome.deliveries],
+            rows,
             ignore_conflicts=True,
             batch_size=DELIVERIES_PER_INSERT,
         )

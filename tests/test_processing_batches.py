@@ -204,7 +204,7 @@ def test_inline_templates_are_compiled_once_not_for_each_notification(
     ids = new_members(chat, 3)
     process_pending(ids[0], "default")
     assert sorted(compiled) == [".", "Welcome {{ instance.user }}"]  # body, subject: once
-    assert Delivery.objects.filter(subject__startswith="Welcome member").count() == 3
+    assert Delivery.objects.filter(content__subject__startswith="Welcome member").count() == 3
 
 
 def selects_from(queries: CaptureQueriesContext, table: str) -> int:
@@ -228,7 +228,7 @@ def test_the_relations_a_to_path_walks_are_loaded_once_for_the_batch(
     assert selects_from(queries, "testapp_chat") == 1
     # The admins in one query; the template's instance.user is no `to` path: row by row.
     assert selects_from(queries, "auth_user") == 1 + 8
-    subjects = Delivery.objects.order_by("pk").values_list("target", "subject")
+    subjects = Delivery.objects.order_by("pk").values_list("target", "content__subject")
     assert list(subjects)[:2] == [
         ("alice@chat.example", "alice: reader0"),
         ("carol@chat.example", "carol: reader1"),

@@ -63,8 +63,8 @@ def test_a_large_fan_out_is_written_in_bounded_statements(
     monkeypatch.setattr(processing, "DELIVERIES_PER_INSERT", 10)  # 25 rows fit one statement
     with CaptureQueriesContext(connection) as captured:
         rows = rows_for(settings, chat, member, 25)
-    table = Delivery._meta.db_table
-    inserts = [q for q in captured if q["sql"].startswith("INSERT") and table in q["sql"]]
+    into = f'INTO "{Delivery._meta.db_table}" ('
+    inserts = [q for q in captured if q["sql"].startswith("INSERT") and into in q["sql"]]
     assert len(rows) == 25
     assert len(inserts) == 3  # 10, 10 and 5
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
-from django_notify_tasks.models import Delivery, InboxItem, Notification
+from django_notify_tasks.models import Delivery, DeliveryContent, InboxItem, Notification
 
 PURGE_BATCH_SIZE = 1000
 UNFINISHED_DELIVERIES = [
@@ -22,7 +23,9 @@ def purge_old(now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -
     """Delete finished notifications (and deliveries) and inbox items, read or not, older
     than the retention, in batches; return how many notifications and items."""
     cutoff = (now or timezone.now()) - timedelta(days=app_settings.retention_days)
-    return _purge_notifications(cutoff, batch_size) + _purge_inbox(cutoff, batch_size)
+    purged = _purge_notifications(cutoff, batch_size) + _purge_inbox(cutoff, batch_size)
+    _purge_unused_contents(batch_size)
+    return purged
 
 
 def _purge_notifications(cutoff: datetime, batch_size: int) -> int:
@@ -48,3 +51,12 @@ def _purge_inbox(cutoff: datetime, batch_size: int) -> int:
         InboxItem.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
     return deleted
+
+
+def _purge_unused_contents(batch_size: int) -> None:
+    """Contents no delivery points at any more (their deliveries were purged)."""
+    unused = DeliveryContent.objects.filter(
+        ~Exists(Delivery.objects.filter(content=OuterRef("pk")))
+    ).order_by("pk")
+    while ids := list(unused.values_list("pk", flat=True)[:batch_size]):
+        DeliveryContent.objects.filter(pk__in=ids).delete()

@@ -41,7 +41,7 @@ def send_due_digests(channel: str, using: str, now: datetime | None = None) -> l
 
 
 def _digest(held: Any, channel: str, using: str, now: datetime) -> int | None:
-    rows = list(held.select_related("notification", "user").order_by("pk"))
+    rows = list(held.select_related("notification", "user", "content").order_by("pk"))
     if not rows or rows[0].user is None:
         return None
     user, ids = rows[0].user, [row.pk for row in rows]
@@ -63,10 +63,11 @@ def _digest(held: Any, channel: str, using: str, now: datetime) -> int | None:
                 updated_at=now,
             ) != len(ids):
                 raise _Raced
-            digest = Delivery.objects.using(using).create(
-                notification=notification, channel=channel, target=rows[0].target,
-                user=user, subject=subject, body=body,
-            )  # fmt: skip
+            digest = Delivery(
+                notification=notification, channel=channel, target=rows[0].target, user=user
+            )
+            digest.subject, digest.body = subject, body
+            digest.save(using=using)
     except (IntegrityError, _Raced):
         # This window's digest exists: rows still held (a clock behind) go to the next one.
         Delivery.objects.using(using).filter(pk__in=ids, status=Delivery.Status.HELD).update(

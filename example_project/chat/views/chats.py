@@ -61,5 +61,5 @@ def chat_detail(request, pk):
 
 @login_required
 def delivery_log(request):
-    notifications = Notification.objects.prefetch_related("deliveries")[:50]
+    notifications = Notification.objects.prefetch_related("deliveries__content")[:50]
     return render(request, "chat/delivery_log.html", {"notifications": notifications})

@@ -1,0 +1,8 @@
+"""The package's models, one module per concern; imported from here by everything else."""
+
+from django_notify_tasks.models.deliveries import Delivery, DeliveryContent
+from django_notify_tasks.models.inbox import Digest, InboxItem
+from django_notify_tasks.models.outbox import Notification
+from django_notify_tasks.models.people import Preference
+
+__all__ = ["Delivery", "DeliveryContent", "Digest", "InboxItem", "Notification", "Preference"]
