@@ -148,3 +148,22 @@ def test_each_query_is_one_statement() -> None:
         queries.delay_histograms(period)
         queries.unfinished_now()
     assert len(captured) == 4
+
+
+def test_past_the_limit_one_sent_delivery_in_n_is_measured() -> None:
+    assert queries.sample_step(0) == 1
+    assert queries.sample_step(50_000) == 1
+    assert queries.sample_step(50_001) == 2
+    assert queries.sample_step(1_000_000) == 20
+
+
+@pytest.mark.django_db
+def test_a_sample_measures_the_ids_that_are_multiples_of_the_step() -> None:
+    at = NOW - timedelta(hours=2)
+    ids = [delivery_at(at, delay=n + 0.5).pk for n in range(9)]
+
+    histograms = queries.delay_histograms(dashboard_period("24h", NOW), every=3)
+
+    assert sum(histograms[("member-joined", "email")].values()) == sum(
+        1 for pk in ids if pk % 3 == 0
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -34,19 +34,21 @@ class Dashboard:
     unfinished: list[queries.Unfinished]
     users: charts.Chart | None
     users_problem: str = ""
-    notes: list[str] = field(default_factory=list)
+    delay_sample_step: int = 1
 
 
 def build_dashboard(period: DashboardPeriod) -> Dashboard:
     """Every figure of the page: four queries and the user-count file's end."""
     counts = queries.counts_over_time(period)
+    totals = status_totals(counts)
+    every = queries.sample_step(totals[Delivery.Status.SENT])
     users = read_user_counts(period)
     return Dashboard(
         period=period,
-        totals=status_totals(counts),
+        totals=totals,
         over_time=over_time_charts(period, counts),
         reasons=reasons_chart(queries.failure_reasons(period)),
-        delays=delays_chart(queries.delay_histograms(period)),
+        delays=delays_chart(queries.delay_histograms(period, every)),
         unfinished=queries.unfinished_now(),
         users=(
             charts.lines(_("Users"), "users", period.labels(), users.series)
@@ -54,6 +56,7 @@ def build_dashboard(period: DashboardPeriod) -> Dashboard:
             else None
         ),
         users_problem=users.problem,
+        delay_sample_step=every,
     )
 
 
@@ -92,7 +95,7 @@ def reasons_chart(reasons: list[queries.Reason]) -> charts.Chart:
 
 
 def delays_chart(histograms: dict[queries.Group, dict[int, int]]) -> charts.Chart:
-    """p50, p95 and p99 per rule and channel, in seconds, with how many were sent."""
+    """p50, p95 and p99 per rule and channel, in seconds, with how many were measured."""
     rows: list[tuple[list[str], dict[str, Any]]] = []
     for (rule, channel), histogram in histograms.items():
         found = latency.percentiles(histogram)
@@ -101,7 +104,7 @@ def delays_chart(histograms: dict[queries.Group, dict[int, int]]) -> charts.Char
     return charts.bar_rows(
         _("Time from event to delivery"),
         "delays",
-        [_("rule"), _("channel"), _("sent")],
+        [_("rule"), _("channel"), _("measured")],
         rows,
         unit=" s",
     )
