@@ -231,6 +231,7 @@ def main() -> None:
         command += ["--rows", str(args.rows), "--loads", str(args.loads)]
         done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
         report(db, json.loads(done.stdout.splitlines()[-1]), args.loads)
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
