@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -167,3 +168,8 @@ def test_a_sample_measures_the_ids_that_are_multiples_of_the_step() -> None:
     assert sum(histograms[("member-joined", "email")].values()) == sum(
         1 for pk in ids if pk % 3 == 0
     )
+
+
+def test_the_period_is_described_in_utc_whatever_the_time_zone(settings: Any) -> None:
+    settings.TIME_ZONE = "Europe/Paris"
+    assert dashboard_period("24h", NOW).describe() == "2026-12-03 18:00 to 2026-12-04 18:00 UTC"

@@ -58,6 +58,10 @@ class DashboardPeriod:
     def labels(self) -> list[str]:
         return [moment.strftime(LABEL_FORMAT[self.unit]) for moment in self.bucket_starts()]
 
+    def describe(self) -> str:
+        """``2026-12-03 18:00 to 2026-12-04 18:00 UTC``, whatever the current time zone."""
+        return f"{self.start:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} UTC"
+
     def key_of(self, moment: datetime) -> str:
         return moment.astimezone(dt_timezone.utc).strftime(KEY_FORMAT[self.unit])
 
