@@ -63,3 +63,25 @@ def test_the_digest_template_shows_tables_and_no_json() -> None:
     assert html.count("<table>") == 3 and html.count("<svg") == 3
     assert '<th scope="row">member-joined</th><td>email</td><td>3</td>' in html
     assert '"report"' not in html
+
+
+def test_the_email_draws_bars_as_html_with_inline_styles() -> None:
+    deliveries = digest_charts(DIGEST)[0]
+
+    html = render_to_string("django_notify_tasks/charts/email_bars.html", {"chart": deliveries})
+
+    # The axis ends at 5 (the next 1, 2, 5 step above 3): 3 sent is 60% of it.
+    assert "background: #2e7d32; width: 60%" in html
+    assert "<svg" not in html
+    assert "sent 3, failed 3, pending 1, skipped 1, cancelled 1" in html
+
+
+def test_the_digest_email_carries_the_bars(settings: Any) -> None:
+    from django.core import mail
+
+    from django_notify_tasks.reports.send_digest import email_digest
+
+    settings.ADMINS = ["ops@chat.example"]
+    assert email_digest({**DIGEST, "file": "activity_digest_x.json"}) == 1
+    [(html, _)] = mail.outbox[0].alternatives
+    assert "Deliveries by rule and channel" in str(html) and "width: 60%" in str(html)

@@ -17,6 +17,10 @@ MAX_X_LABELS = 8
 BAR_LABELS = 260  # pixels left of horizontal bars, for their labels
 MAX_BAR_LABEL = 44  # characters of a label there
 Number = int | float
+# The stylesheet's colours (charts/style.html), for HTML where classes do not reach (email).
+COLORS = {"sent": "#2e7d32", "failed": "#c62828", "pending": "#9e9e9e", "skipped": "#b0bec5",
+          "cancelled": "#5d4037", "median": "#90caf9", "slowest": "#0d47a1"}  # fmt: skip
+DEFAULT_COLOR = "#1e88e5"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,16 @@ class Line:
     points: str  # "x,y x,y ..." for <polyline>
 
 
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a horizontal bar chart, for HTML that cannot hold SVG (email)."""
+
+    series: str
+    text: str
+    percent: float  # of the widest bar the axis allows
+    color: str
+
+
 @dataclass
 class Chart:
     """One chart: what the SVG draws, and the table of its numbers."""
@@ -57,6 +71,7 @@ class Chart:
     lines: list[Line] = field(default_factory=list)
     texts: list[Text] = field(default_factory=list)
     gridlines: list[float] = field(default_factory=list)
+    bars: list[tuple[str, list[Bar]]] = field(default_factory=list)  # (label, its bars)
 
     @property
     def width(self) -> int:
@@ -183,12 +198,15 @@ def bar_rows(
     for labels, values in rows:
         label = _clip(" \u00b7 ".join(labels[:2]))
         chart.texts.append(Text(BAR_LABELS - 6, y + bar * len(names) / 2 + 4, label, "end"))
+        chart.bars.append((label, []))
         for name in names:
             value = values[name]
             shown = top if value is not None and math.isinf(value) else value or 0
             width = span * min(shown, top) / top
             text = f"{' '.join(labels)}: {number(value, unit)} {name}"
             chart.rects.append(Rect(BAR_LABELS, y, max(width, 1), bar - 2, name, text))
+            color = COLORS.get(name, DEFAULT_COLOR)
+            chart.bars[-1][1].append(Bar(name, number(value, unit), 100 * width / span, color))
             y += bar
         y += gap
     axis_y = chart.height - BOTTOM + 16
