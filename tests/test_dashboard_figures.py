@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django_notify_tasks.dashboard import latency, queries
 from django_notify_tasks.dashboard.periods import dashboard_period
 from django_notify_tasks.dashboard.reasons import short_reason
+from django_notify_tasks.models import Delivery
 from tests.support.dashboard_data import delivery_at
 
 NOW = datetime(2026, 12, 4, 17, 35, tzinfo=dt_timezone.utc)
@@ -151,23 +152,32 @@ def test_each_query_is_one_statement() -> None:
     assert len(captured) == 4
 
 
-def test_past_the_limit_one_sent_delivery_in_n_is_measured() -> None:
+def test_past_the_limit_one_notification_in_a_prime_n_is_measured() -> None:
     assert queries.sample_step(0) == 1
     assert queries.sample_step(50_000) == 1
     assert queries.sample_step(50_001) == 2
-    assert queries.sample_step(1_000_000) == 20
+    assert queries.sample_step(200_000) == 5
+    assert queries.sample_step(1_000_000) == 23  # 20, up to the next prime
 
 
 @pytest.mark.django_db
-def test_a_sample_measures_the_ids_that_are_multiples_of_the_step() -> None:
+def test_a_sample_keeps_every_channel_of_the_notifications_it_takes() -> None:
     at = NOW - timedelta(hours=2)
-    ids = [delivery_at(at, delay=n + 0.5).pk for n in range(9)]
+    notifications = set()
+    for n in range(12):
+        email = delivery_at(at, delay=n + 0.5)
+        notifications.add(email.notification_id)
+        Delivery.objects.create(
+            notification=email.notification, channel="realtime", target="chats:1",
+            status="sent", sent_at=email.sent_at,
+        )  # fmt: skip
+    Delivery.objects.filter(notification_id__in=notifications).update(created_at=at)
 
-    histograms = queries.delay_histograms(dashboard_period("24h", NOW), every=3)
+    histograms = queries.delay_histograms(dashboard_period("24h", NOW), every=2)
 
-    assert sum(histograms[("member-joined", "email")].values()) == sum(
-        1 for pk in ids if pk % 3 == 0
-    )
+    taken = sum(1 for pk in notifications if pk % 2 == 0)
+    assert sum(histograms[("member-joined", "email")].values()) == taken
+    assert sum(histograms[("member-joined", "realtime")].values()) == taken
 
 
 def test_the_period_is_described_in_utc_whatever_the_time_zone(settings: Any) -> None:

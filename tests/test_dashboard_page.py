@@ -110,4 +110,4 @@ def test_the_page_says_when_delays_are_sampled(staff_client: Any, monkeypatch: A
 
     html = staff_client.get(URL).content.decode()
 
-    assert "Measured on one sent delivery in 3 (by id)" in html
+    assert "Measured on the sent deliveries of one notification in 3 (by id)" in html

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from django_notify_tasks.dashboard import charts
+from django_notify_tasks.dashboard.reasons import short_reason
 
 COUNTS = ("sent", "failed", "pending", "skipped", "cancelled")
 
@@ -25,7 +26,10 @@ def digest_charts(digest: dict[str, Any]) -> list[charts.Chart]:
         if g["sent"]
     ]
     failures = [
-        ([f["reason"], f"{f['rule']} \u00b7 {f['channel']}"], {_("failed"): f["count"]})
+        (
+            [short_reason(f["reason"]), f"{f['rule']} \u00b7 {f['channel']}"],
+            {_("failed"): f["count"]},
+        )
         for f in digest.get("top_failures") or []
     ]
     return [

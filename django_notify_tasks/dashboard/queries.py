@@ -84,17 +84,23 @@ def failure_reasons(period: DashboardPeriod, limit: int = TOP_REASONS) -> list[R
 
 
 def sample_step(sent: int) -> int:
-    """Measure one sent delivery in this many, so that about ``MAX_DELAY_ROWS`` at most are
-    read."""
-    return max(1, math.ceil(sent / MAX_DELAY_ROWS))
+    """Measure the deliveries of one notification in this many (a prime, so that no
+    regular pattern of ids lines up with it), about ``MAX_DELAY_ROWS`` at most."""
+    step = max(1, math.ceil(sent / MAX_DELAY_ROWS))
+    while step > 1 and any(step % d == 0 for d in range(2, math.isqrt(step) + 1)):
+        step += 1
+    return step
 
 
 def delay_histograms(period: DashboardPeriod, every: int = 1) -> dict[Group, dict[int, int]]:
     """``{(rule, channel): {bucket: deliveries}}``: event-to-send delays of sent deliveries,
-    of those whose id is a multiple of ``every`` (1: all of them)."""
+    of the notifications whose id is a multiple of ``every`` (1: all of them).
+
+    By notification, not by delivery: a notification's deliveries have consecutive ids, so
+    a step on theirs would keep one channel and drop the other."""
     rows = created_in(period).filter(status=Delivery.Status.SENT, sent_at__isnull=False)
     if every > 1:
-        rows = rows.annotate(sample=F("pk") % every).filter(sample=0)
+        rows = rows.annotate(sample=F("notification_id") % every).filter(sample=0)
     found = (
         rows.annotate(delay=SecondsBetween("notification__created_at", "sent_at"))
         .annotate(bucket=latency.bucket_of("delay"))
