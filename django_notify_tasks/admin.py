@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -28,8 +29,27 @@ class DeliveryInline(admin.TabularInline):  # type: ignore[type-arg]
         return False
 
 
+DASHBOARD_LINK_TEMPLATE = "django_notify_tasks/admin/change_list.html"
+
+
+class DashboardLinkMixin:
+    """A "Dashboard" button above the list, when the host routes the package's URLs."""
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            url = reverse("django_notify_tasks:dashboard")
+        except NoReverseMatch:
+            url = None
+        extra = {"dashboard_url": url, **(extra_context or {})}
+        view = super().changelist_view  # type: ignore[misc]
+        return cast(HttpResponse, view(request, extra))
+
+
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class NotificationAdmin(DashboardLinkMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    change_list_template = DASHBOARD_LINK_TEMPLATE
     list_display = ["id", "rule", "event", "model", "object_pk", "status", "created_at"]
     list_filter = ["status", "rule", "event", "deliveries__channel", "deliveries__status"]
     search_fields = ["rule", "object_pk", "related_pk", "deliveries__target", "error"]
@@ -65,7 +85,8 @@ class NotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeliveryAdmin(DashboardLinkMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    change_list_template = DASHBOARD_LINK_TEMPLATE
     list_display = ["id", "notification", "channel", "target", "status", "attempts", "sent_at"]
     list_filter = ["channel", "status", "notification__rule"]
     search_fields = ["target", "content__subject", "error", "message_id"]

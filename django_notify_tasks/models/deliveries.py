@@ -151,6 +151,12 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "updated_at"], name="notify_tasks_d_status_idx"),
             models.Index(fields=["status", "due_at"], name="notify_tasks_d_due_idx"),
+            # The dashboard (dashboard/queries.py): counts of a period by channel and status
+            # from the index alone, and a status's rows of a period (failed, sent, unfinished).
+            models.Index(
+                fields=["created_at", "channel", "status"], name="notify_tasks_d_created_idx"
+            ),
+            models.Index(fields=["status", "created_at"], name="notify_tasks_d_st_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django_notify_tasks.channels.email.content import render_email
 from django_notify_tasks.channels.email.spec import EmailSpec
 from django_notify_tasks.channels.realtime.publish import publish
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.dashboard.digest_charts import digest_charts
 
 DIGEST_TEMPLATE = "django_notify_tasks/email/activity_digest"
 
@@ -25,7 +26,8 @@ def email_digest(digest: dict[str, Any]) -> int:
     if not recipients:
         return 0
     spec = EmailSpec(to=(), template=DIGEST_TEMPLATE)
-    content = render_email(spec, {**digest, "digest": digest})
+    # The dashboard's bar charts as HTML tables with inline bars (no SVG in mail clients).
+    content = render_email(spec, {**digest, "digest": digest, "charts": digest_charts(digest)})
     message = EmailMultiAlternatives(
         subject=app_settings.email_subject_prefix + content.subject,
         body=content.body,

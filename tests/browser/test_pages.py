@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PASSWORD = "demo"  # example_project/chat/demo_data.py
+EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent.parent / "example_project"
 
 
 def log_in(page: Any, site: str, username: str) -> None:
@@ -298,3 +301,52 @@ def test_a_page_that_was_offline_recovers_what_it_missed_in_order_once(
     items = feed.locator("li", has_text=tag).all_inner_texts()  # the feed shows newest first
     assert [next(t for t in newest_first if t in item) for item in items] == newest_first
     screenshot(bob, "live-feed-recovered")
+
+
+# Each change of the bar's percent, recorded from the first script on the page on.
+RECORD_PERCENTS = """
+window.__percents = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const shown = document.querySelector("#report-progress .percent");
+  if (!shown) return;
+  new MutationObserver(() => window.__percents.push(parseInt(shown.textContent, 10)))
+    .observe(shown, {childList: true, characterData: true, subtree: true});
+});
+"""
+
+
+def test_on_seeded_history_the_report_bar_passes_through_real_steps(
+    demo_stack: Any, new_page: Any, screenshot: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    seeded = subprocess.run(
+        [sys.executable, "manage.py", "seed_demo", "--history", "200000"],
+        cwd=EXAMPLE_PROJECT,
+        env=demo_stack.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "past notifications" in seeded.stdout or "History already present" in seeded.stdout
+    alice = new_page()
+    log_in(alice, demo_stack.site, "alice")
+    alice.add_init_script(RECORD_PERCENTS)
+    alice.get_by_role("link", name="Reports").click()
+    alice.get_by_role("button", name="Generate").click()
+    alice.wait_for_function("window.__percents.some(p => p > 0 && p < 100)", timeout=60_000)
+    screenshot(alice, "report-progress")
+
+    progress = alice.locator("#report-progress")
+    expect(progress).to_have_attribute("data-state", "SUCCESS", timeout=60_000)
+    seen = alice.evaluate("window.__percents")
+    assert [p for p in seen if 0 < p < 100], seen  # a step between queued and done
+    alice.get_by_role("link", name="See the digest as charts and tables").click()
+    expect(alice.locator("#chart-digest-deliveries")).to_be_visible()
+    screenshot(alice, "report-done")
+
+    alice.get_by_role("link", name="Dashboard").click()
+    alice.get_by_label("Period").select_option("30d")
+    alice.get_by_role("button", name="Show").click()
+    expect(alice.locator("#chart-deliveries-email")).to_be_visible()
+    screenshot(alice, "dashboard")

@@ -3,12 +3,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from chat.forms import AddMemberForm
 from chat.models import Chat, Membership
-from django_notify_tasks.models import Notification
+from django_notify_tasks.dashboard.reasons import short_reason
+from django_notify_tasks.models import Delivery, Notification
 
 # The browser build of the npm package "centrifuge" (see STATICFILES_DIRS in settings).
 CENTRIFUGE_JS = "centrifuge/centrifuge.js"
@@ -43,10 +44,7 @@ def chat_detail(request, pk):
         # The notification row is written in this transaction and queued once it commits.
         with transaction.atomic():
             Membership.objects.create(chat=chat, user=user)
-        live = " and the live feeds notified" if settings.NOTIFY_TASKS_CENTRIFUGO_API_URL else ""
-        messages.success(
-            request, f"Added {user}; {chat.admin} is being emailed{live} (see the delivery log)."
-        )
+        messages.success(request, added_message(user, chat))
         return redirect("chat-detail", pk=chat.pk)
     memberships = chat.membership_set.select_related("user").order_by("joined_at")
     context = {
@@ -59,7 +57,53 @@ def chat_detail(request, pk):
     return render(request, "chat/chat_detail.html", context)
 
 
+def added_message(user, chat) -> str:
+    """What adding a member set going, and no more: the sends happen later, in the worker."""
+    queued = f"Added {user}; an email to {chat.admin} is queued"
+    if not settings.NOTIFY_TASKS_CENTRIFUGO_API_URL:
+        return f"{queued}. Realtime is off in this demo, so no live feed is notified."
+    return (
+        f"{queued}, and a live-feed message for this chat (it goes out once Centrifugo "
+        "answers). The delivery log shows what was sent."
+    )
+
+
+LOG_SIZE = 50
+
+
 @login_required
 def delivery_log(request):
-    notifications = Notification.objects.prefetch_related("deliveries__content")[:50]
-    return render(request, "chat/delivery_log.html", {"notifications": notifications})
+    """The latest notifications and their deliveries, filtered by rule, channel and status."""
+    chosen = {name: request.GET.get(name, "") for name in ("rule", "channel", "status")}
+    deliveries = Delivery.objects.select_related("content")
+    if chosen["channel"]:
+        deliveries = deliveries.filter(channel=chosen["channel"])
+    if chosen["status"]:
+        deliveries = deliveries.filter(status=chosen["status"])
+    notifications = Notification.objects.all()
+    if chosen["rule"]:
+        notifications = notifications.filter(rule=chosen["rule"])
+    if chosen["channel"] or chosen["status"]:
+        notifications = notifications.filter(pk__in=deliveries.values("notification_id"))
+    shown = notifications.prefetch_related(Prefetch("deliveries", queryset=deliveries))
+    counts = dict(
+        deliveries.filter(notification__in=notifications)
+        .values_list("status")
+        .annotate(count=Count("*"))
+        .order_by()
+    )
+    page = list(shown[:LOG_SIZE])
+    for notification in page:
+        for delivery in notification.deliveries.all():
+            delivery.reason = short_reason(delivery.error) if delivery.error else ""
+    context = {
+        "notifications": page,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "chosen": chosen,
+        "rules": sorted(settings.NOTIFY_TASKS_RULES),
+        "channels": Delivery.Channel.values,
+        "statuses": Delivery.Status.values,
+        "size": LOG_SIZE,
+    }
+    return render(request, "chat/delivery_log.html", context)

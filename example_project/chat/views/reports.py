@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from chat.views.access import staff_required
 from chat.views.chats import CENTRIFUGE_JS, live_feed_state
 from django_notify_tasks import task_status
+from django_notify_tasks.dashboard.digest_charts import digest_charts
 from django_notify_tasks.tasks import activity_digest
 
 DIGEST_HOURS = 24 * 7  # the page's digest covers the last week
@@ -41,7 +42,10 @@ def report(request):
         return redirect(f"{reverse('report')}?task={result.id}")
     task_id = task_id_from(request)
     status_url = task_status.status_url(task_id) if task_id else None
+    digest = finished_digest(task_id) if task_id else None
     context = {
+        "digest": digest,
+        "digest_charts": digest_charts(digest) if digest else [],
         "task_id": task_id,
         "status_url": status_url,
         "days": DIGEST_HOURS // 24,
@@ -49,3 +53,15 @@ def report(request):
         "centrifuge_js": CENTRIFUGE_JS,
     }
     return render(request, "chat/report.html", context)
+
+
+def finished_digest(task_id):
+    """The digest of a finished run, to draw on the page; None while it runs or if unknown."""
+    try:
+        found = task_status.task_status(task_id)
+    except Exception:  # no result backend, or it is down: the page's script says so
+        return None
+    result = found.get("result")
+    if found.get("state") == "SUCCESS" and isinstance(result, dict) and result.get("totals"):
+        return result
+    return None

@@ -51,6 +51,7 @@
       show(100, "done", "poll");
       outcome.textContent = JSON.stringify(status.result, null, 2);
       outcome.hidden = false;
+      box.querySelector(".as-tables").hidden = false; // the page drawn by the server
     } else if (status.state === "FAILURE" || status.state === "REVOKED") {
       show(Math.round(bar.value), "failed: " + (status.error || status.state), "poll");
     } else if (progress) {

@@ -1,0 +1,97 @@
+"""Past notifications in bulk for ``seed_demo --history``: enough volume that the activity
+digest takes seconds and its progress bar moves through the task's real steps.
+
+Rows go in with executemany in large batches (one INSERT statement per table and batch),
+spread over the last 30 days, two deliveries each (email to the chat's admin and realtime
+to the chat), with the final outcomes a live site has: most sent after a few seconds,
+some failed, skipped or cancelled. Signals and the outbox are bypassed and no row is left
+unfinished: these rows are history, nothing is ever sent for them.
+"""
+
+import random
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from django_notify_tasks.models import Delivery, Notification
+
+DAYS = 30
+BATCH = 20_000
+MARK = "history-"  # object_pk prefix: seed_demo --history adds them once
+# Final outcomes only: a pending or retrying row would be swept up by the running demo's
+# worker and really sent (thousands of emails to alice).
+OUTCOMES = [("sent", 91), ("failed", 5), ("skipped", 3), ("cancelled", 1)]
+ERRORS = {
+    "email": [
+        "SMTPRecipientsRefused: {{'{target}': (550, b'5.1.1 mailbox unavailable')}}",
+        "SMTPDataError: (554, b'5.7.1 message rejected as spam')",
+        "gave up after 9 attempts: TimeoutError: timed out",
+    ],
+    "realtime": [
+        "CentNetworkError: Network error: HTTPConnectionPool(host='127.0.0.1', port=8800): "
+        "Max retries exceeded with url: /api/broadcast (Caused by NewConnectionError("
+        "'Failed to establish a new connection: [Errno 111] Connection refused'))",
+        "Centrifugo error 102: unknown channel",
+    ],
+}
+
+
+def has_history():
+    return Notification.objects.filter(object_pk__startswith=MARK).exists()
+
+
+def create_history(count, chats, seed=21):
+    """``count`` notifications of "member-joined" about ``chats``, and their deliveries."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    statuses, weights = zip(*OUTCOMES, strict=True)
+    first = (Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    with transaction.atomic():
+        for start in range(0, count, BATCH):
+            notifications, deliveries = [], []
+            for n in range(first + start, first + min(start + BATCH, count)):
+                chat = chats[n % len(chats)]
+                at = now - timedelta(seconds=rng.randrange(DAYS * 86400))
+                notifications.append(notification_row(n, chat, at))
+                targets = (("email", chat.admin.email), ("realtime", f"chats:{chat.pk}"))
+                for channel, target in targets:
+                    status = rng.choices(statuses, weights)[0]
+                    deliveries.append(delivery_row(rng, n, channel, target, status, at))
+            insert(Notification, NOTIFICATION_COLUMNS, notifications)
+            insert(Delivery, DELIVERY_COLUMNS, deliveries)
+    return count * 2
+
+
+NOTIFICATION_COLUMNS = ["id", "rule", "event", "model", "object_pk", "related_model",
+                        "related_pk", "snapshot", "status", "error", "dispatch_count",
+                        "created_at", "processed_at", "claim_token", "attempts"]  # fmt: skip
+DELIVERY_COLUMNS = ["notification_id", "channel", "target", "status", "subject", "body",
+                    "html", "options", "message_id", "attempts", "error", "created_at",
+                    "updated_at", "claim_token", "sent_at"]  # fmt: skip
+
+
+def notification_row(n, chat, at):
+    to_db = connection.ops.adapt_datetimefield_value
+    return (n, "member-joined", "created", "chat.membership", f"{MARK}{n}", "", "", "{}",
+            "processed", "", 0, to_db(at), to_db(at), "", 1)  # fmt: skip
+
+
+def delivery_row(rng, n, channel, target, status, at):
+    to_db = connection.ops.adapt_datetimefield_value
+    sent_at = at + timedelta(seconds=rng.lognormvariate(0.3, 0.9)) if status == "sent" else None
+    error = ""
+    if status == "failed":
+        error = rng.choice(ERRORS[channel]).format(target=target)
+    attempts = {"sent": 1, "failed": 3}.get(status, 0)
+    subject = "Someone joined your chat" if channel == "email" else ""
+    return (n, channel, target, status, subject, "", "", "{}", "", attempts, error, to_db(at),
+            to_db(sent_at or at), "", to_db(sent_at) if sent_at else None)  # fmt: skip
+
+
+def insert(model, columns, rows):
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
