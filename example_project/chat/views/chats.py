@@ -2,12 +2,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from chat.forms import AddMemberForm
 from chat.models import Chat, Membership
+from chat.views.access import staff_required
 from django_notify_tasks.dashboard.reasons import short_reason
 from django_notify_tasks.models import Delivery, Notification
 
@@ -38,6 +40,9 @@ def chat_list(request):
 @login_required
 def chat_detail(request, pk):
     chat = get_object_or_404(visible_chats(request.user).select_related("admin"), pk=pk)
+    can_add = chat.admin_id == request.user.pk  # only the chat's admin adds members
+    if request.method == "POST" and not can_add:
+        raise PermissionDenied("Only the chat's admin may add members.")
     form = AddMemberForm(chat, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["user"]
@@ -51,6 +56,7 @@ def chat_detail(request, pk):
         "chat": chat,
         "memberships": memberships,
         "form": form,
+        "can_add": can_add,
         "live_feed": live_feed_state(),
         "centrifuge_js": CENTRIFUGE_JS,
     }
@@ -71,7 +77,7 @@ def added_message(user, chat) -> str:
 LOG_SIZE = 50
 
 
-@login_required
+@staff_required  # everyone's deliveries, addresses included
 def delivery_log(request):
     """The latest notifications and their deliveries, filtered by rule, channel and status."""
     chosen = {name: request.GET.get(name, "") for name in ("rule", "channel", "status")}
