@@ -10,18 +10,18 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import models
-from django.utils import translation
 
 from django_notify_tasks.channels.base import Channel
-from django_notify_tasks.channels.email.content import RenderedEmail, render_email, uses_recipient
+from django_notify_tasks.channels.email.content import render_email, uses_recipient
 from django_notify_tasks.channels.email.options import stored_options
 from django_notify_tasks.channels.email.recipients import resolve_recipients, to_recipient
 from django_notify_tasks.channels.email.spec import EmailSpec
+from django_notify_tasks.channels.rendering import Renderings
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.opt_out import OptOut
-from django_notify_tasks.people import NotReachable, Recipient, language_for
+from django_notify_tasks.people import NotReachable, Recipient
 from django_notify_tasks.preferences.tokens import ONE_CLICK, unsubscribe_url
 from django_notify_tasks.rules import current_rules
 
@@ -45,15 +45,10 @@ def build_email_rows(
     rule = current_rules().rules.get(notification.rule)
     opt_out = rule.opt_out if rule is not None else OptOut()
     per_recipient = uses_recipient(spec)
-    renderings: dict[tuple[str, ...], RenderedEmail | PermanentDeliveryError] = {}
+    renderings = Renderings(lambda ctx: render_email(spec, ctx), context, per_recipient)
     for key, person in people.items():
         link = _unsubscribe_link(opt_out, person, notification.rule, channel.name)
-        language = language_for(person.user)
-        cache_key = (language, key) if per_recipient else (language,)
-        if cache_key not in renderings:
-            extra = {"recipient": person, "unsubscribe_url": link} if per_recipient else {}
-            renderings[cache_key] = _render(spec, {**context, **extra}, language)
-        rendered = renderings[cache_key]
+        rendered = renderings.for_person(key, person, unsubscribe_url=link)
         if isinstance(rendered, PermanentDeliveryError):
             # A rendering shared by all fails for all: one row says so, as before.
             # A recipient's own placeholder is None until now: replace it, or the row is lost.
@@ -115,13 +110,3 @@ def _unsubscribe_link(opt_out: OptOut, person: Recipient, rule: str, channel: st
     if not opt_out.allowed or person.user is None:
         return ""  # transactional mail, or a bare address: no one to turn it off for
     return unsubscribe_url(person.user, rule, channel)
-
-
-def _render(
-    spec: EmailSpec, context: dict[str, Any], language: str
-) -> RenderedEmail | PermanentDeliveryError:
-    with translation.override(language):
-        try:
-            return render_email(spec, context)
-        except PermanentDeliveryError as exc:
-            return exc

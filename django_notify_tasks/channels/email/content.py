@@ -7,14 +7,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.base import Node, Token, TokenType
 from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from django_notify_tasks.channels.email.spec import EmailSpec
-from django_notify_tasks.exceptions import PermanentDeliveryError
+from django_notify_tasks.channels.rendering import template_errors
 
 
 @dataclass(frozen=True)
@@ -26,18 +25,10 @@ class RenderedEmail:
 
 def render_email(spec: EmailSpec, context: dict[str, Any]) -> RenderedEmail:
     """Render subject, text and optional HTML; any template problem is permanent."""
-    try:
+    with template_errors():
         subject = _render(spec, "subject", context)
         body = _render(spec, "body", context)
         html = _render(spec, "html", context)
-    except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
-        raise PermanentDeliveryError(f"template error: {type(exc).__name__}: {exc}") from exc
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:
-        raise PermanentDeliveryError(
-            f"template rendering raised {type(exc).__name__}: {exc}"
-        ) from exc
     # Headers cannot hold newlines: a subject template may end with one, or span lines.
     return RenderedEmail(" ".join(subject.split()), body, html)
 

@@ -9,15 +9,15 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import models
-from django.utils import translation
 
 from django_notify_tasks.channels.base import Channel
 from django_notify_tasks.channels.email.recipients import resolve_recipients
-from django_notify_tasks.channels.inapp.content import RenderedItem, render_item, uses_recipient
+from django_notify_tasks.channels.inapp.content import render_item, uses_recipient
 from django_notify_tasks.channels.inapp.spec import InappSpec
+from django_notify_tasks.channels.rendering import Renderings
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.models import Delivery, Notification
-from django_notify_tasks.people import Recipient, is_user, language_for, user_address
+from django_notify_tasks.people import Recipient, is_user, user_address
 
 
 def user_target(user_id: object) -> str:
@@ -35,17 +35,15 @@ def build_inapp_rows(
     """One pending row per distinct active user; inactive users skipped, problems failed."""
     rows, people = _resolve(channel, spec, notification, instance)
     per_recipient = uses_recipient(spec)
-    renderings: dict[tuple[str, ...], RenderedItem | PermanentDeliveryError] = {}
+    renderings = Renderings(lambda ctx: render_item(spec, ctx), context, per_recipient)
     for target, person in people.items():
-        language = language_for(person.user)
-        key = (language, target) if per_recipient else (language,)
-        if key not in renderings:
-            extra = {"recipient": person, "unsubscribe_url": ""} if per_recipient else {}
-            renderings[key] = _render(spec, {**context, **extra}, language)
-        rendered = renderings[key]
+        rendered = renderings.for_person(target, person, unsubscribe_url="")
         if isinstance(rendered, PermanentDeliveryError):
+            # A shared rendering fails for all, in one row; a recipient's own rendering fails
+            # their placeholder row (None until now), which must be replaced, not kept.
             shared = target if per_recipient else "(all recipients)"
-            rows.setdefault(shared, channel.failed(notification, shared, str(rendered)))
+            if rows.get(shared) is None:
+                rows[shared] = channel.failed(notification, shared, str(rendered))
             continue
         rows[target] = channel.delivery(
             notification,
@@ -82,13 +80,3 @@ def _resolve(
         reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
         rows.setdefault("(recipients)", channel.failed(notification, "(recipients)", reason))
     return rows, people
-
-
-def _render(
-    spec: InappSpec, context: dict[str, Any], language: str
-) -> RenderedItem | PermanentDeliveryError:
-    with translation.override(language):
-        try:
-            return render_item(spec, context)
-        except PermanentDeliveryError as exc:
-            return exc

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 
 from django_notify_tasks.channels.email.content import (
@@ -18,7 +17,7 @@ from django_notify_tasks.channels.email.content import (
     template_engine,
 )
 from django_notify_tasks.channels.inapp.spec import InappSpec
-from django_notify_tasks.exceptions import PermanentDeliveryError
+from django_notify_tasks.channels.rendering import template_errors
 
 PARTS = ("title", "body", "url")
 _SUFFIXES = {"title": "_title.txt", "body": ".txt", "url": "_url.txt"}
@@ -34,16 +33,8 @@ class RenderedItem:
 
 def render_item(spec: InappSpec, context: dict[str, Any]) -> RenderedItem:
     """Render the three parts; any template problem is permanent."""
-    try:
+    with template_errors():
         title, body, url = (_render(spec, part, context) for part in PARTS)
-    except (TemplateDoesNotExist, TemplateSyntaxError) as exc:
-        raise PermanentDeliveryError(f"template error: {type(exc).__name__}: {exc}") from exc
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:
-        raise PermanentDeliveryError(
-            f"template rendering raised {type(exc).__name__}: {exc}"
-        ) from exc
     return RenderedItem(" ".join(title.split())[:TITLE_LENGTH], body.strip(), url.strip())
 
 
