@@ -229,3 +229,19 @@ class Digest(models.Model):
 
     def __str__(self) -> str:
         return f"digest of {self.items} to {self.user} ({self.window_end:%Y-%m-%d %H:%M})"
+
+
+class RelayLease(models.Model):
+    """Which worker's outbox relay is the active one, until when (databases other than
+    PostgreSQL, where an advisory lock does it)."""
+
+    name = models.CharField(_("name"), max_length=100, primary_key=True)
+    holder = models.CharField(_("holder"), max_length=200)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("relay lease")
+        verbose_name_plural = _("relay leases")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"
