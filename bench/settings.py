@@ -66,3 +66,7 @@ NOTIFY_TASKS_RULES = {
         },
     },
 }
+
+# How saves reach the broker: the package's default, "relay" (a relay in the worker), unless
+# BENCH_DISPATCH says "on_commit" (bench/first_message.py runs a worker of each).
+NOTIFY_TASKS_DISPATCH = os.environ.get("BENCH_DISPATCH") or "relay"

@@ -17,11 +17,12 @@ class NotifyTasksConfig(AppConfig):
     def ready(self) -> None:
         # conf puts the defaults on settings; tasks registers the shared tasks, which the
         # package then queues by name (dispatch.enqueue), in web processes too.
-        from django_notify_tasks import conf, signals, tasks  # noqa: F401
+        from django_notify_tasks import conf, relay, signals, tasks  # noqa: F401
         from django_notify_tasks.checks.registry import register_checks
 
         register_checks()
         signals.connect_receivers()
+        relay.connect_worker_signals()  # a worker starts its outbox relay (relay.py)
         setting_changed.connect(on_setting_changed, dispatch_uid="django_notify_tasks.rules")
 
 

@@ -38,6 +38,8 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     SOFT_TIME_LIMIT: float = 60
     TIME_LIMIT: float = 90
     REDISPATCH_AFTER: float = 300
+    DISPATCH = "relay"
+    RELAY_INTERVAL: float = 0.1
     REPORT_DIR: str | None = None
     BEAT_SCHEDULE: dict[str, Any] = {}
     RETENTION_DAYS = 30
@@ -177,6 +179,16 @@ class AppSettings:
     @property
     def redispatch_after(self) -> float:
         return self._get("REDISPATCH_AFTER", float)
+
+    @property
+    def dispatch(self) -> str:
+        """``"relay"``: the workers' relay hands outbox rows to the broker; ``"on_commit"``:
+        each save publishes after its commit."""
+        return self._get("DISPATCH", str)
+
+    @property
+    def relay_interval(self) -> float:
+        return self._get("RELAY_INTERVAL", float)
 
     @property
     def recipient_language(self) -> str | None:

@@ -6,6 +6,9 @@ PostgreSQL through psycopg 3 with client-side binding, Django's default, ``SAVEP
 ``INSERT ... RETURNING`` and ``RELEASE SAVEPOINT`` go to the server as one query: one round
 trip instead of three. In autocommit the INSERT is a transaction of its own and needs neither
 a savepoint nor the ``BEGIN`` and ``COMMIT`` of ``atomic()``.
+
+With ``NOTIFY_TASKS_DISPATCH = "relay"`` on PostgreSQL a ``NOTIFY`` goes with the INSERT, in
+the same query where it can: the server delivers it at commit, and it wakes the relay.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLInsertCompiler
 
+from django_notify_tasks.conf import app_settings
 from django_notify_tasks.models import Notification
 
 logger = logging.getLogger(__name__)
 
 SAVEPOINT = "notify_tasks_outbox"
+WAKE_RELAY = "NOTIFY notify_tasks_outbox"  # the channel relay.py listens on
 
 
 def insert_rows(rows: list[Notification], using: str) -> None:
@@ -32,6 +37,7 @@ def insert_rows(rows: list[Notification], using: str) -> None:
     the host's transaction is left as it was and the error raised for the caller to log."""
     connection = connections[using]
     fields = _insert_fields()
+    wake = _wakes_relay(connection)
     if not connection.features.can_return_rows_from_bulk_insert:  # MySQL: no RETURNING
         with transaction.atomic(using=using):
             for row in rows:
@@ -43,14 +49,24 @@ def insert_rows(rows: list[Notification], using: str) -> None:
             Notification.objects.using(using).bulk_create(rows)
     elif connection.get_autocommit():
         insert, params = _insert_statement(rows, fields, connection)
+        together = wake and _sends_several_statements(connection)
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-            cursor.execute(insert, params)
+            cursor.execute(f"{insert}; {WAKE_RELAY}" if together else insert, params)
             returned = cursor.fetchall()
         _set_returned(rows, _converted(connection, returned), using)
+        wake = wake and not together
     elif _sends_several_statements(connection):
-        _insert_in_one_round_trip(rows, fields, connection, using)
+        _insert_in_one_round_trip(rows, fields, connection, using, wake)
+        wake = False
     else:
         _insert_in_savepoint(rows, fields, connection, using)
+    if wake:  # a round trip of its own, where the NOTIFY could not go with the INSERT
+        with connection.cursor() as cursor:
+            cursor.execute(WAKE_RELAY)
+
+
+def _wakes_relay(connection: BaseDatabaseWrapper) -> bool:
+    return connection.vendor == "postgresql" and app_settings.dispatch == "relay"
 
 
 def _insert_in_savepoint(
@@ -81,12 +97,14 @@ def _insert_in_one_round_trip(
     fields: list[models.Field[Any, Any]],
     connection: BaseDatabaseWrapper,
     using: str,
+    wake: bool,
 ) -> None:
     insert, params = _insert_statement(rows, fields, connection)
     name = connection.ops.quote_name(SAVEPOINT)
+    statements = f"SAVEPOINT {name}; {insert}; RELEASE SAVEPOINT {name}"
     with connection.cursor() as cursor:
         try:
-            cursor.execute(f"SAVEPOINT {name}; {insert}; RELEASE SAVEPOINT {name}", params)
+            cursor.execute(f"{statements}; {WAKE_RELAY}" if wake else statements, params)
         except Exception:
             _undo_failed_insert(connection, name)
             raise

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import models, router, transaction
 
 from django_notify_tasks import dispatch, outbox
+from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import UnknownRuleError
 from django_notify_tasks.models import Notification
 from django_notify_tasks.rules import Rule, current_rules
@@ -131,8 +132,16 @@ def insert_and_enqueue(rows: list[Notification], using: str) -> list[int]:
         return []
     outbox.insert_rows(rows, using)
     ids = [row.pk for row in rows]
+    if relayed(using):
+        return ids  # a worker's relay hands the rows to the broker (relay.py)
     transaction.on_commit(partial(_enqueue_after_commit, ids, using), using=using, robust=True)
     return ids
+
+
+def relayed(using: str) -> bool:
+    """Whether the relay hands rows of database ``using`` over, so the save publishes
+    nothing: in relay mode, for the database outbox rows go to by default."""
+    return app_settings.dispatch == "relay" and using == router.db_for_write(Notification)
 
 
 def _enqueue_after_commit(ids: list[int], using: str) -> None:

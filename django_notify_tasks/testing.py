@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 from celery import current_app
 from django.db import DEFAULT_DB_ALIAS
+from django.test import override_settings
 
 from django_notify_tasks import dispatch, processing
 from django_notify_tasks.channels import get_channel
@@ -35,6 +36,8 @@ def capture_dispatch() -> Iterator[list[int]]:
     Ids are collected when the transaction commits, as in production: inside Django's
     ``TestCase`` use ``captureOnCommitCallbacks(execute=True)`` (pytest-django:
     ``django_capture_on_commit_callbacks``), or collect ids yourself from ``Notification``.
+    With ``NOTIFY_TASKS_DISPATCH = "relay"`` the saves inside are dispatched on commit, as
+    with ``"on_commit"``, so that the ids are collected all the same.
     """
     queued: list[int] = []
     original = dispatch.enqueue_notifications
@@ -44,7 +47,8 @@ def capture_dispatch() -> Iterator[list[int]]:
 
     dispatch.enqueue_notifications = record
     try:
-        yield queued
+        with override_settings(NOTIFY_TASKS_DISPATCH="on_commit"):
+            yield queued
     finally:
         dispatch.enqueue_notifications = original
 

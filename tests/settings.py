@@ -171,3 +171,6 @@ NOTIFY_TASKS_RULES = {
         "email": {"to": ["chat.admin.email"], "template": "testapp/email/member_joined"},
     },
 }
+# Most tests are about what happens after a save publishes; the relay's tests (test_relay.py,
+# tests/faults/test_relay.py) switch to the default, "relay". A worker subprocess is told.
+NOTIFY_TASKS_DISPATCH = os.environ.get("NOTIFY_TASKS_TEST_DISPATCH", "on_commit")

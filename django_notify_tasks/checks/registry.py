@@ -12,6 +12,7 @@ from django.core import checks
 from django_notify_tasks.checks.beat import check_beat, check_database_scheduler
 from django_notify_tasks.checks.broker import check_broker
 from django_notify_tasks.checks.channels import check_channels
+from django_notify_tasks.checks.dispatch import check_dispatch
 from django_notify_tasks.checks.people import check_people
 from django_notify_tasks.checks.reports import check_reports
 from django_notify_tasks.checks.rules import check_rules
@@ -19,6 +20,7 @@ from django_notify_tasks.checks.settings import check_settings
 
 ALL_CHECKS = (
     check_settings,
+    check_dispatch,
     check_broker,
     check_rules,
     check_channels,

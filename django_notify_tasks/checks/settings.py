@@ -24,6 +24,7 @@ NUMBER_SETTINGS = {
     "SOFT_TIME_LIMIT": "a positive number of seconds",
     "TIME_LIMIT": "a positive number of seconds",
     "REDISPATCH_AFTER": "a positive number of seconds",
+    "RELAY_INTERVAL": "a positive number of seconds",
 }
 INTEGER_SETTINGS = {
     "MAX_RETRIES": 0,

@@ -2,7 +2,15 @@
 
 from django_notify_tasks.models.deliveries import Delivery, DeliveryContent
 from django_notify_tasks.models.inbox import Digest, InboxItem
-from django_notify_tasks.models.outbox import Notification
+from django_notify_tasks.models.outbox import Notification, RelayLease
 from django_notify_tasks.models.people import Preference
 
-__all__ = ["Delivery", "DeliveryContent", "Digest", "InboxItem", "Notification", "Preference"]
+__all__ = [
+    "Delivery",
+    "DeliveryContent",
+    "Digest",
+    "InboxItem",
+    "Notification",
+    "Preference",
+    "RelayLease",
+]

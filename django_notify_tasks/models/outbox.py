@@ -1,4 +1,5 @@
-"""The outbox: one Notification row per matched event."""
+"""The outbox: one Notification row per matched event, and the lease of the relay that
+hands them to the broker."""
 
 from __future__ import annotations
 
@@ -54,3 +55,19 @@ class Notification(models.Model):
         """The id plus the creation time: unique across databases and database resets, where
         the id alone repeats (mail clients drop a Message-ID they have seen before)."""
         return f"{self.pk}.{int(self.created_at.timestamp() * 1_000_000):x}"
+
+
+class RelayLease(models.Model):
+    """Which worker's outbox relay is the active one, until when (databases other than
+    PostgreSQL, where an advisory lock does it)."""
+
+    name = models.CharField(_("name"), max_length=100, primary_key=True)
+    holder = models.CharField(_("holder"), max_length=200)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("relay lease")
+        verbose_name_plural = _("relay leases")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,12 @@ from tests.support.workers import CeleryWorker
 
 # Files about one database or one broker, collected only in its pass, never left skipped:
 # PostgreSQL's one round trip on the request path, SKIP LOCKED claims (PostgreSQL and
-# MariaDB), and what each broker does with the messages of a worker killed outright.
+# MariaDB), the relay's connection cut (PostgreSQL), and what each broker does with the
+# messages of a worker killed outright.
 ONLY_ON = {
     "test_outbox_postgresql.py": settings.TEST_DB == "postgresql",
     "test_claims_postgresql.py": settings.TEST_DB == "postgresql",
+    "test_relay_postgresql.py": settings.TEST_DB == "postgresql",
     "test_claims_mariadb.py": settings.TEST_DB == "mariadb",
     "test_whole_worker_killed_redis.py": settings.TEST_BROKER == "redis",
     "test_whole_worker_killed_rabbitmq.py": settings.TEST_BROKER == "rabbitmq",
@@ -110,3 +112,28 @@ def faults(
         broker_server.start()
     fault_worker.restart_if_exited()  # a broker outage may have ended it (kombu 5.7.0)
     fault_worker.wait_until(fault_worker.idle, 30, "an idle worker")
+
+
+@pytest.fixture
+def relay_workers(
+    faults: Faults, celery_app: Any, tmp_path: Any
+) -> Iterator[Callable[[], CeleryWorker]]:
+    """``start()`` a prefork worker in relay mode on the fault queue; all stopped after."""
+    faults.settings.NOTIFY_TASKS_DISPATCH = "relay"
+    started: list[CeleryWorker] = []
+
+    def start() -> CeleryWorker:
+        worker = CeleryWorker(
+            celery_app,
+            config.QUEUE,
+            tmp_path / f"relay-worker-{len(started)}.log",
+            settings_module="tests.faults.worker_settings",
+            env={**faults.worker.env, "NOTIFY_TASKS_TEST_DISPATCH": "relay"},
+        )
+        started.append(worker)
+        worker.start()
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

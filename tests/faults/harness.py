@@ -151,3 +151,15 @@ def sweep_until(
         return predicate()
 
     return worker.wait_until(swept, timeout, message)
+
+
+ACTIVE = "is the active one."  # what a relay logs when it takes the lease
+
+
+def delivered(count: int) -> Callable[[], bool]:
+    return lambda: Delivery.objects.count() == count and settled()
+
+
+def actives(*workers: CeleryWorker) -> list[int]:
+    """How often each worker's relay became the active one, from the logs."""
+    return [worker.log(lines=100_000).count(ACTIVE) for worker in workers]

@@ -74,6 +74,24 @@ def test_outbox_write_is_one_round_trip_in_the_hosts_transaction(
     assert enqueued == [[notification.pk]]
 
 
+def test_relay_mode_sends_the_notify_with_the_insert_and_enqueues_nothing(
+    settings: Any, chat_rule: None, chat_admin: Any, enqueued: list[list[int]]
+) -> None:
+    settings.NOTIFY_TASKS_DISPATCH = "relay"
+    with sent() as statements, transaction.atomic():
+        Chat.objects.create(title="Relayed", admin=chat_admin)
+    begin, host, ours, commit = statements
+    assert ours.startswith(f'SAVEPOINT {SAVEPOINT}; INSERT INTO "{TABLE}"')
+    assert ours.endswith(f"RELEASE SAVEPOINT {SAVEPOINT}; NOTIFY notify_tasks_outbox")
+    with sent() as statements:  # autocommit: the INSERT and the NOTIFY, one round trip
+        Chat.objects.create(title="Relayed alone", admin=chat_admin)
+    host, ours = statements
+    assert ours.startswith(f'INSERT INTO "{TABLE}"')
+    assert ours.endswith('"id"; NOTIFY notify_tasks_outbox')
+    assert Notification.objects.count() == 2
+    assert enqueued == []
+
+
 def test_several_matching_rules_are_one_statement_and_each_row_gets_its_own_id(
     settings: Any, chat_admin: Any, enqueued: list[list[int]]
 ) -> None:
