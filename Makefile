@@ -19,7 +19,7 @@ CENTRIFUGO := $(CENTRIFUGO_DIR)/centrifugo
 # go install leaves the version at 0.0.0; the release builds stamp it the same way.
 CENTRIFUGO_LDFLAGS := -X github.com/centrifugal/centrifugo/v6/internal/build.Version=$(patsubst v%,%,$(CENTRIFUGO_VERSION))
 
-.PHONY: demo test test-faults test-browser bench soak lint format docs clean centrifugo
+.PHONY: demo test test-faults test-browser bench soak lint format docs clean centrifugo release-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +106,11 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# .ci/release-check: sdist and wheel, twine check, the wheel in a fresh venv of every
+# supported Python (pyenv), the README's project checked clean and one email sent by a worker.
+release-check: $(STAMP)
+	bash .ci/release-check
 
 demo: $(STAMP)
 	$(BIN)/python example_project/run_demo.py

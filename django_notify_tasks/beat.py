@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from django_notify_tasks.exceptions import NotifyTasksError
 
 ENTRY_PREFIX = "notify-tasks-"
+TASK_PREFIX = "django_notify_tasks."
 
 BUNDLED: dict[str, dict[str, Any]] = {
     f"{ENTRY_PREFIX}redispatch-stale": {
@@ -37,6 +38,11 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "schedule": crontab(hour=3, minute=30),
     },
 }
+
+
+# Set by install(): the web process imports the project's Celery app too (``mysite/__init__.py``),
+# so ``manage.py check`` can tell whether the bundled schedule runs (checks.beat).
+_installed = False
 
 
 class ScheduleError(NotifyTasksError, ValueError):
@@ -77,6 +83,8 @@ def beat_schedule(
 
 def install(app: Any) -> None:
     """Add the schedule to ``app.conf.beat_schedule`` once the app is configured."""
+    global _installed
+    _installed = True
 
     def add_schedule(**kwargs: Any) -> None:
         app.conf.beat_schedule = {**app.conf.beat_schedule, **beat_schedule()}
@@ -85,3 +93,24 @@ def install(app: Any) -> None:
         add_schedule()
     else:
         app.on_after_finalize.connect(add_schedule, weak=False)
+
+
+def installed() -> bool:
+    """Whether ``install(app)`` ran in this process."""
+    return _installed
+
+
+def scheduled_entries() -> dict[str, dict[str, Any]]:
+    """The package's entries beat runs, as far as this process can tell.
+
+    Those ``install(app)`` adds, and the entries of ``CELERY_BEAT_SCHEDULE`` that run one of
+    the package's tasks (from ``beat_schedule()`` in settings). Raises ``ScheduleError``.
+    """
+    from django_notify_tasks.conf import app_settings
+
+    entries = {
+        str(name): dict(entry)
+        for name, entry in app_settings.celery_beat_schedule.items()
+        if isinstance(entry, Mapping) and str(entry.get("task", "")).startswith(TASK_PREFIX)
+    }
+    return {**entries, **beat_schedule()} if installed() else entries

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cent import InfoRequest
-from cent.exceptions import CentUnauthorizedError
 from kombu.utils.url import maybe_sanitize_url
 
 from django_notify_tasks.channels.email.backend import open_mail_backend
@@ -69,6 +67,10 @@ def _run(name: str, attempt: Callable[[], str]) -> Probe:
 def reason(exc: BaseException) -> str:
     """``Type: message``, with what to check where the message alone does not say it."""
     text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    try:
+        from cent.exceptions import CentUnauthorizedError  # the optional realtime extra
+    except ImportError:
+        return text
     if isinstance(exc, CentUnauthorizedError):
         text += " (Centrifugo refused NOTIFY_TASKS_CENTRIFUGO_API_KEY)"
     return text
@@ -91,7 +93,10 @@ def _open_mail() -> str:
 
 
 def _centrifugo_info() -> str:
-    nodes = client().info(InfoRequest()).nodes
+    api = client()  # fails first, with the install line, where cent is missing
+    from cent import InfoRequest
+
+    nodes = api.info(InfoRequest()).nodes
     versions = sorted({node.version for node in nodes})
     return (
         f"{app_settings.centrifugo_api_url}: {len(nodes)} node(s), version {', '.join(versions)}"

@@ -1,4 +1,4 @@
-"""Test helpers for projects that use django-notify-tasks: no broker, no worker needed.
+"""Test helpers for projects that use django-notify-tasks: no broker, no worker needed::
 
     from django_notify_tasks.testing import capture_dispatch, deliver
 

@@ -9,6 +9,7 @@ import pytest
 from celery import Celery, beat
 from celery.schedules import crontab
 
+from django_notify_tasks import beat as beat_module
 from django_notify_tasks.beat import BUNDLED, ScheduleError, beat_schedule, install
 from django_notify_tasks.checks.beat import check_beat
 
@@ -106,8 +107,15 @@ def test_e016_bad_override(settings: Any) -> None:
     assert error.id == "django_notify_tasks.E016"
 
 
-def test_w004_scheduled_report_without_directory(settings: Any) -> None:
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``set(flag)``: whether ``install(app)`` ran in this process (the suite's app calls it)."""
+    return lambda flag: monkeypatch.setattr(beat_module, "_installed", flag)
+
+
+def test_w004_scheduled_report_without_directory(settings: Any, installed: Any) -> None:
     settings.NOTIFY_TASKS_REPORT_DIR = None
+    installed(True)
     [warning] = check_beat()
     assert warning.id == "django_notify_tasks.W004"
     assert "(activity_digest, user_count_report)" in warning.msg
@@ -117,6 +125,34 @@ def test_w004_scheduled_report_without_directory(settings: Any) -> None:
     assert "'notify-tasks-activity-digest': None" in warning.hint
     settings.NOTIFY_TASKS_BEAT_SCHEDULE = {USER_COUNTS: None, "notify-tasks-activity-digest": None}
     assert check_beat() == []
+
+
+def test_no_w004_where_the_bundled_schedule_is_not_used(settings: Any, installed: Any) -> None:
+    # The README's project: no install(app), no beat_schedule(); no report ever runs.
+    settings.NOTIFY_TASKS_REPORT_DIR = None
+    settings.CELERY_BEAT_SCHEDULE = {"host-task": {"task": "host.task", "schedule": 10.0}}
+    installed(False)
+    assert check_beat() == []
+
+
+def test_w004_for_a_schedule_kept_in_settings(settings: Any, installed: Any) -> None:
+    settings.NOTIFY_TASKS_REPORT_DIR = None
+    installed(False)
+    settings.CELERY_BEAT_SCHEDULE = beat_schedule({"notify-tasks-activity-digest": None})
+    [warning] = check_beat()
+    assert warning.id == "django_notify_tasks.W004"
+    assert "(user_count_report)" in warning.msg
+    settings.CELERY_BEAT_SCHEDULE = beat_schedule(
+        {USER_COUNTS: None, "notify-tasks-activity-digest": None}
+    )
+    assert check_beat() == []
+
+
+def test_install_marks_the_schedule_as_used(installed: Any) -> None:
+    installed(False)
+    assert not beat_module.installed()
+    install(Celery("host", set_as_current=False))
+    assert beat_module.installed()
 
 
 def test_w032_a_report_dir_that_does_not_exist_yet_is_a_warning(

@@ -64,3 +64,38 @@ def test_every_check_id_is_documented(check_id: str) -> None:
 def test_every_command_is_documented() -> None:
     pages = "".join(page.read_text() for page in DOCS.glob("*.md"))
     assert [name for name in command_names() if name not in pages] == []
+
+
+PUBLIC_API = {
+    "django_notify_tasks": ["notify", "notify_bulk"],
+    "django_notify_tasks.testing": ["capture_dispatch", "deliver", "notify_tasks_outbox"],
+    "django_notify_tasks.beat": ["install", "beat_schedule"],
+    "django_notify_tasks.channels": ["Channel"],
+    "django_notify_tasks.preferences": ["is_enabled", "set_enabled", "user_preferences"],
+    "django_notify_tasks.task_status": ["status_url"],
+}
+
+
+def test_the_public_api_lists_what_the_modules_export() -> None:
+    import django_notify_tasks.preferences
+    import django_notify_tasks.testing
+
+    assert set(django_notify_tasks.__all__) - {"__version__"} == {"notify", "notify_bulk"}
+    assert set(django_notify_tasks.testing.__all__) == set(
+        PUBLIC_API["django_notify_tasks.testing"]
+    )
+    exported = set(django_notify_tasks.preferences.__all__) - {"PreferenceState", "skip_opted_out"}
+    assert exported == set(PUBLIC_API["django_notify_tasks.preferences"])
+
+
+@pytest.mark.parametrize(
+    "name", [f"{module}.{name}" for module, names in PUBLIC_API.items() for name in names]
+)
+def test_every_public_name_is_in_the_api_reference(name: str) -> None:
+    assert re.search(rf"^\.\. auto\w+:: {re.escape(name)}$", docs_text("api.md"), re.M)
+
+
+def test_the_readme_links_work_on_pypi() -> None:
+    # PyPI renders the README without the repository: a relative link is a dead link there.
+    readme = (DOCS.parent / "README.md").read_text()
+    assert re.findall(r"\]\((?!https?://)([^)]+)\)", readme) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +53,30 @@ def test_deliver_records_failures_with_their_reason(
     by_target = {d.target: d for d in deliver()}
     assert by_target["alice@chat.example"].status == Delivery.Status.SENT
     assert "invalid email address" in by_target["not-an-address@"].error
+
+
+def example_from_testing_page() -> str:
+    """The first example of docs/testing.md, pointed at the test app (the same models)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text()
+    source = re.search(r"^```python\n(.*?)^```$", text, re.M | re.S)
+    assert source is not None
+    return source.group(1).replace("from chat.models", "from tests.testapp.models")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_testing_page_example_passes(chat: Chat, member: Any) -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(example_from_testing_page(), "docs/testing.md", "exec"), namespace)  # noqa: S102
+    namespace["test_member_joined_emails_the_chat_admin"](chat, member)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_testing_page_example_needs_its_committing_transaction(
+    chat: Chat, member: Any
+) -> None:
+    # What the page warns about: in a transaction that never commits nothing is queued.
+    namespace: dict[str, Any] = {}
+    exec(compile(example_from_testing_page(), "docs/testing.md", "exec"), namespace)  # noqa: S102
+    with pytest.raises(ValueError, match="not enough values to unpack"):
+        namespace["test_member_joined_emails_the_chat_admin"](chat, member)

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import django
+
 from demo.env import load_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -92,10 +94,18 @@ LOGIN_REDIRECT_URL = "chat-list"
 LOGOUT_REDIRECT_URL = "login"
 
 # run_demo.py starts an SMTP sink on DEMO_SMTP_PORT; EMAIL_HOST/EMAIL_PORT point elsewhere.
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-EMAIL_HOST = env("EMAIL_HOST", "127.0.0.1")
-EMAIL_PORT = int(env("EMAIL_PORT", env("DEMO_SMTP_PORT", "1025")))
-EMAIL_TIMEOUT = 10
+SMTP = {
+    "host": env("EMAIL_HOST", "127.0.0.1"),
+    "port": int(env("EMAIL_PORT", env("DEMO_SMTP_PORT", "1025"))),
+    "timeout": 10,
+}
+if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND and EMAIL_HOST there
+    MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": SMTP}
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = SMTP["host"], SMTP["port"], SMTP["timeout"]
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Chat demo <notifications@chat.example>")
 # Who gets the daily activity digest (beat runs it; the inbox page shows it).
 ADMINS = [("Chat demo admin", env("DEMO_ADMIN_EMAIL", "alice@chat.example"))]

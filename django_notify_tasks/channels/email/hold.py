@@ -7,8 +7,9 @@ Called on a processing batch's rows before they are written, with two queries at
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q
@@ -28,7 +29,7 @@ SENT_ONE_BY_ONE = [
 
 def window_end(now: datetime, every: int) -> datetime:
     """The end of the ``every``-second window ``now`` is in, windows aligned on the epoch."""
-    return datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, UTC)
+    return datetime.fromtimestamp((int(now.timestamp()) // every + 1) * every, dt.timezone.utc)
 
 
 def hold_for_digests(rows: Sequence[Delivery], using: str) -> None:

@@ -35,7 +35,7 @@ class RealtimeChannel(Channel):
         return parse_realtime_section(rule, section, model)
 
     def check(self) -> list[CheckMessage]:
-        return [*checks.check_realtime(), *checks.check_tokens()]
+        return [*checks.check_extra(), *checks.check_realtime(), *checks.check_tokens()]
 
     def enabled(self) -> bool:
         return bool(app_settings.centrifugo_api_url)  # None: realtime off

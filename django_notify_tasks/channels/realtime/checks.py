@@ -1,9 +1,11 @@
-"""System checks of the realtime channel's settings: W005, E013, W003, E014, W012, W013."""
+"""System checks of the realtime channel's settings: W005, E013, W003, E014, W012, W013, and
+E032 (the realtime extra is not installed)."""
 
 from __future__ import annotations
 
 from django.core.checks import CheckMessage, Error, Warning
 
+from django_notify_tasks.channels.realtime.extra import INSTALL_LINE, missing_libraries
 from django_notify_tasks.checks.ids import PREFIX
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.rules import current_rules
@@ -90,3 +92,27 @@ def check_tokens() -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def check_extra() -> list[CheckMessage]:
+    """E032: realtime is used (a rule's section, or Centrifugo settings) without cent/PyJWT."""
+    missing = missing_libraries()
+    if not missing:
+        return []
+    users = sorted(
+        name for name, rule in current_rules().rules.items() if "realtime" in rule.sections
+    )
+    uses = [f"rules {users!r} have a 'realtime' section"] if users else []
+    for setting in ("centrifugo_api_url", "centrifugo_token_secret"):
+        if getattr(app_settings, setting):
+            uses.append(f"NOTIFY_TASKS_{setting.upper()} is set")
+    if not uses:
+        return []
+    return [
+        Error(
+            f"{' and '.join(missing)} should be installed: {'; '.join(uses)}, and realtime "
+            "needs the realtime extra (email does not).",
+            hint=f"Install it: {INSTALL_LINE}",
+            id=f"{PREFIX}.E032",
+        )
+    ]

@@ -8,23 +8,20 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from cent import BatchRequest, BroadcastRequest, Client, PublishRequest
-from cent.exceptions import (
-    CentApiResponseError,
-    CentDecodeError,
-    CentNetworkError,
-    CentTimeoutError,
-    CentTransportError,
-    CentUnauthorizedError,
-)
 
+from django_notify_tasks.channels.realtime.extra import RealtimeExtraMissing, require
 from django_notify_tasks.channels.realtime.names import check_channel
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import PermanentDeliveryError, TransientDeliveryError
 from django_notify_tasks.models import Delivery
+
+if TYPE_CHECKING:
+    from cent import Client
+
+# cent is the optional ``realtime`` extra (channels/realtime/extra.py): imported where used.
 
 BROADCAST_CHUNK = 500  # channels per broadcast request
 INTERNAL_ERROR = 100  # the one Centrifugo API error code worth retrying
@@ -40,19 +37,28 @@ def client() -> Client:
     url = app_settings.centrifugo_api_url
     if not url:
         raise PermanentDeliveryError("NOTIFY_TASKS_CENTRIFUGO_API_URL is not set")
+    try:
+        require("cent")
+    except RealtimeExtraMissing as exc:  # no retry installs it
+        raise PermanentDeliveryError(str(exc)) from exc
     return _client(url, app_settings.centrifugo_api_key or "", app_settings.centrifugo_timeout)
 
 
 @functools.lru_cache(maxsize=4)
 def _client(url: str, key: str, timeout: float) -> Client:
+    from cent import Client
+
     return Client(url, key, timeout=timeout)
 
 
 def publish(channel: str, data: Any, idempotency_key: str | None = None) -> None:
     """Publish plain JSON ``data`` on one channel: the package's one ``publish`` call."""
     check_channel(channel)
+    api = client()
+    from cent import PublishRequest
+
     request = PublishRequest(channel=channel, data=data, idempotency_key=idempotency_key)
-    client().publish(request)
+    api.publish(request)
 
 
 BATCH_CHUNK = 500  # commands per batch request
@@ -61,13 +67,18 @@ BATCH_CHUNK = 500  # commands per batch request
 def publish_batch(publications: Sequence[tuple[str, Any, str | None]]) -> None:
     """Publish ``(channel, data, idempotency_key)`` triples, different data on each channel,
     in one batch request per 500; raise on the first error (cent cannot tell which failed)."""
+    if not publications:
+        return
+    api = client()
+    from cent import BatchRequest, PublishRequest
+
     for start in range(0, len(publications), BATCH_CHUNK):
         chunk = publications[start : start + BATCH_CHUNK]
         for channel, _, _ in chunk:
             check_channel(channel)
         commands = [PublishRequest(channel=channel, data=data, idempotency_key=key)
                     for channel, data, key in chunk]  # fmt: skip
-        client().batch(BatchRequest(requests=commands, parallel=True))
+        api.batch(BatchRequest(requests=commands, parallel=True))
 
 
 def idempotency_key(delivery: Delivery) -> str:
@@ -105,9 +116,7 @@ def _publish_group(
             publish(group[0].target, data, key)
             replies: list[Any] = [None]
         else:
-            channels = [d.target for d in group]
-            request = BroadcastRequest(channels=channels, data=data, idempotency_key=key)
-            replies = [response.error for response in client().broadcast(request).responses]
+            replies = _broadcast([d.target for d in group], data, key)
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:
@@ -126,10 +135,29 @@ def _publish_group(
             on_error(delivery, _api_error(error.code, error.message))
 
 
+def _broadcast(channels: list[str], data: Any, key: str) -> list[Any]:
+    api = client()
+    from cent import BroadcastRequest
+
+    request = BroadcastRequest(channels=channels, data=data, idempotency_key=key)
+    return [response.error for response in api.broadcast(request).responses]
+
+
 def classify(exc: Exception) -> TransientDeliveryError | PermanentDeliveryError:
     """Retry network trouble, timeouts, 5xx and code 100; configuration errors fail at once."""
     if isinstance(exc, PermanentDeliveryError | TransientDeliveryError):
         return exc
+    try:
+        from cent.exceptions import (
+            CentApiResponseError,
+            CentDecodeError,
+            CentNetworkError,
+            CentTimeoutError,
+            CentTransportError,
+            CentUnauthorizedError,
+        )
+    except ImportError:  # without cent no cent error can happen
+        return PermanentDeliveryError(f"{type(exc).__name__}: {exc}")
     if isinstance(exc, CentApiResponseError):
         return _api_error(exc.code, exc.message)
     if isinstance(exc, CentUnauthorizedError):  # retrying cannot make the key right

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import jwt
 from django.utils.module_loading import import_string
 
+from django_notify_tasks.channels.realtime.extra import RealtimeExtraMissing, require
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import NotifyTasksError
 
@@ -57,4 +57,10 @@ def _sign(claims: dict[str, Any]) -> str:
     secret = app_settings.centrifugo_token_secret
     if not secret:
         raise TokensNotConfigured("NOTIFY_TASKS_CENTRIFUGO_TOKEN_SECRET is not set")
+    try:
+        require("jwt")  # PyJWT, the optional realtime extra: the views answer 503 without it
+    except RealtimeExtraMissing as exc:
+        raise TokensNotConfigured(str(exc)) from exc
+    import jwt
+
     return jwt.encode(claims, secret, algorithm="HS256")
