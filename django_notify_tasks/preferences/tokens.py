@@ -61,4 +61,6 @@ def unsubscribe_url(user: Any, rule: str, channel: str) -> str:
 
 
 def _address_key(user: Any) -> str:
-    return salted_hmac(f"{SALT}.address", user_address(user).lower()).hexdigest()[:16]
+    return salted_hmac(
+        f"{SALT}.address", user_address(user).lower(), algorithm="sha256"
+    ).hexdigest()[:16]
