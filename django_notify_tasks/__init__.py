@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 __all__ = ["__version__", "notify", "notify_bulk"]
 
 if TYPE_CHECKING:
