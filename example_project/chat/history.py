@@ -14,7 +14,8 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.models import Delivery, DeliveryContent, Notification
+from django_notify_tasks.models.deliveries import content_digest
 
 DAYS = 30
 BATCH = 20_000
@@ -48,6 +49,7 @@ def create_history(count, chats, seed=21):
     statuses, weights = zip(*OUTCOMES, strict=True)
     first = (Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     with transaction.atomic():
+        email_content = joined_content()
         for start in range(0, count, BATCH):
             notifications, deliveries = [], []
             for n in range(first + start, first + min(start + BATCH, count)):
@@ -57,7 +59,8 @@ def create_history(count, chats, seed=21):
                 targets = (("email", chat.admin.email), ("realtime", f"chats:{chat.pk}"))
                 for channel, target in targets:
                     status = rng.choices(statuses, weights)[0]
-                    deliveries.append(delivery_row(rng, n, channel, target, status, at))
+                    content = email_content if channel == "email" else None
+                    deliveries.append(delivery_row(rng, n, channel, target, status, at, content))
             insert(Notification, NOTIFICATION_COLUMNS, notifications)
             insert(Delivery, DELIVERY_COLUMNS, deliveries)
     return count * 2
@@ -66,9 +69,18 @@ def create_history(count, chats, seed=21):
 NOTIFICATION_COLUMNS = ["id", "rule", "event", "model", "object_pk", "related_model",
                         "related_pk", "snapshot", "status", "error", "dispatch_count",
                         "created_at", "processed_at", "claim_token", "attempts"]  # fmt: skip
-DELIVERY_COLUMNS = ["notification_id", "channel", "target", "status", "subject", "body",
-                    "html", "options", "message_id", "attempts", "error", "created_at",
+DELIVERY_COLUMNS = ["notification_id", "channel", "target", "status", "content_id",
+                    "options", "message_id", "attempts", "error", "created_at",
                     "updated_at", "claim_token", "sent_at"]  # fmt: skip
+JOINED = {"subject": "Someone joined your chat", "body": "", "html": ""}
+
+
+def joined_content():
+    """The id of the one content every seeded email shares (as a real fan-out would)."""
+    content, _ = DeliveryContent.objects.get_or_create(
+        digest=content_digest(JOINED), defaults=JOINED
+    )
+    return content.pk
 
 
 def notification_row(n, chat, at):
@@ -77,15 +89,14 @@ def notification_row(n, chat, at):
             "processed", "", 0, to_db(at), to_db(at), "", 1)  # fmt: skip
 
 
-def delivery_row(rng, n, channel, target, status, at):
+def delivery_row(rng, n, channel, target, status, at, content_id):
     to_db = connection.ops.adapt_datetimefield_value
     sent_at = at + timedelta(seconds=rng.lognormvariate(0.3, 0.9)) if status == "sent" else None
     error = ""
     if status == "failed":
         error = rng.choice(ERRORS[channel]).format(target=target)
     attempts = {"sent": 1, "failed": 3}.get(status, 0)
-    subject = "Someone joined your chat" if channel == "email" else ""
-    return (n, channel, target, status, subject, "", "", "{}", "", attempts, error, to_db(at),
+    return (n, channel, target, status, content_id, "{}", "", attempts, error, to_db(at),
             to_db(sent_at or at), "", to_db(sent_at) if sent_at else None)  # fmt: skip
 
 
