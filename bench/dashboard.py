@@ -88,7 +88,7 @@ NOTIFICATION_DEFAULTS = {"related_model": "", "related_pk": "", "error": "", "di
 NOTIFICATION_DEFAULTS |= {"claim_token": "", "attempts": 0}
 DELIVERY_COLUMNS = ["notification_id", "channel", "target", "status", "error", "created_at"]
 DELIVERY_COLUMNS += ["updated_at", "sent_at"]
-DELIVERY_DEFAULTS = {"subject": "", "body": "", "html": "", "options": "{}", "message_id": ""}
+DELIVERY_DEFAULTS = {"options": "{}", "message_id": ""}  # no content: content_id stays NULL
 DELIVERY_DEFAULTS |= {"attempts": 1, "claim_token": ""}
 
 
