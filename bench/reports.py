@@ -125,16 +125,17 @@ def insert_notifications(count: int, rng: random.Random) -> None:
     created = [now - timedelta(seconds=rng.randrange(48 * 3600)) for _ in range(count)]
     columns = ["id", "rule", "event", "model", "object_pk", "related_model", "related_pk"]
     columns += ["snapshot", "status", "error", "dispatch_count", "created_at", "processed_at"]
+    columns += ["claim_token", "attempts"]
     insert_rows(
         Notification._meta.db_table,
         columns,
         (
             (n + 1, RULES[n % 5], "created", "chat.membership", str(n), "", "", "{}")
-            + ("processed", "", 0, to_db(at), to_db(at))
+            + ("processed", "", 0, to_db(at), to_db(at), "", 1)
             for n, at in enumerate(created)
         ),
     )
-    columns = ["notification_id", "channel", "target", "status"]
+    columns = ["notification_id", "channel", "target", "status", "options"]
     columns += ["message_id", "attempts", "error", "created_at", "updated_at", "claim_token"]
     columns += ["sent_at"]
 
@@ -148,7 +149,7 @@ def insert_notifications(count: int, rng: random.Random) -> None:
                 )
                 error = rng.choice(ERRORS) if status == "failed" else ""
                 yield (
-                    (n + 1, channel, target, status, "", 1, error)
+                    (n + 1, channel, target, status, "{}", "", 1, error)
                     + (to_db(at), to_db(sent_at or at), "", to_db(sent_at) if sent_at else None)
                 )
 
