@@ -24,9 +24,10 @@ django.setup()
 
 from cent import Client, PublishRequest  # noqa: E402
 from django.test import override_settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from django_notify_tasks.channels.realtime import publish as realtime  # noqa: E402
-from django_notify_tasks.models import Delivery  # noqa: E402
+from django_notify_tasks.models import Delivery, Notification  # noqa: E402
 from tests.support.centrifugo import CentrifugoDouble  # noqa: E402
 
 KEY = "bench-key"
@@ -34,9 +35,15 @@ PAYLOAD = '{"text":"bob joined Gardening","notification":1}'
 
 
 def deliveries(count: int) -> list[Delivery]:
+    """Unsaved rows of one unsaved notification: the publish reads nothing from a database."""
+    notification = Notification(pk=1, created_at=timezone.now())
     return [
         Delivery(
-            pk=i, notification_id=1, channel="realtime", target=f"personal:#{i}", body=PAYLOAD
+            pk=i,
+            notification=notification,
+            channel="realtime",
+            target=f"personal:#{i}",
+            body=PAYLOAD,
         )
         for i in range(1, count + 1)
     ]
