@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.checks import run_checks
 from django.db import transaction
 
 from django_notify_tasks.models import Delivery
 from tests.conftest import email_rule
+from tests.support.checks import package_messages
 from tests.support.services import wait_for
 from tests.testapp.models import Chat, Membership
 
@@ -54,7 +54,8 @@ def test_the_rules_options_are_on_the_message_the_server_gets(
     assert message["X-Campaign"] == "members"
     [attachment] = [part for part in message.walk() if part.get_filename()]
     assert attachment.get_filename() == "welcome.txt"
-    assert attachment.get_payload(decode=True) == b"Hello alice@chat.example"
+    # Django 6 ends a text attachment with a line break; the content is the callable's.
+    assert attachment.get_payload(decode=True).rstrip(b"\r\n") == b"Hello alice@chat.example"
 
 
 @pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_attachments_that_raise_fail_that_recipients_row(
 )
 def test_what_cannot_be_used_is_check_e033(settings: Any, options: Any, reason: str) -> None:
     settings.NOTIFY_TASKS_RULES = rules_with(**options)
-    [error] = [m for m in run_checks() if m.id == "django_notify_tasks.E033"]
+    [error] = [m for m in package_messages() if m.id == "django_notify_tasks.E033"]
     assert reason in error.msg
 
 
@@ -98,6 +99,6 @@ def test_a_rules_mailer_must_be_a_mailers_alias(settings: Any) -> None:
 
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
     settings.NOTIFY_TASKS_RULES = rules_with(mailer="bulk")
-    [error] = [m for m in run_checks() if m.id == "django_notify_tasks.E033"]
+    [error] = [m for m in package_messages() if m.id == "django_notify_tasks.E033"]
     expected = "which Django 6.1 introduced" if django.VERSION < (6, 1) else "is not in MAILERS"
     assert expected in error.msg

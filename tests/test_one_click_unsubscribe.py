@@ -130,3 +130,23 @@ def test_a_token_stops_working_when_the_address_changes(
 
     assert client.post(old_link, ONE_CLICK).status_code == 400
     assert client.post(url(chat.admin), ONE_CLICK).status_code == 200
+
+
+def test_a_long_list_unsubscribe_url_is_not_encoded_when_the_message_is_rendered() -> None:
+    import email.policy
+
+    import django
+
+    from django_notify_tasks.channels.email.backend import NotificationMessage
+
+    url = "https://chat.example/notifications/unsubscribe/" + "x" * 120 + "/"
+    message = NotificationMessage("s", "b", "a@x.example", ["b@x.example"])
+    message.extra_headers["List-Unsubscribe"] = f"<{url}>"
+    rendered = (
+        message.message(policy=email.policy.SMTP)  # type: ignore[call-arg]
+        if django.VERSION >= (6, 0)  # the SMTP backend's policy; 5.2 renders with compat32
+        else message.message()
+    ).as_bytes()
+    # Read back as a receiving server does (folding undone, encoded words left as they are).
+    header = email.message_from_bytes(rendered)["List-Unsubscribe"]
+    assert " ".join(header.split()) == f"<{url}>"

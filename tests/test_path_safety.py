@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.checks import run_checks
 
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.processing import process_notification
 from tests.conftest import email_rule
+from tests.support.checks import package_messages
 from tests.testapp.models import Chat, Membership
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +28,9 @@ def no_broker(monkeypatch: Any, settings: Any) -> None:
 
 def rule_errors(settings: Any, rules: dict[str, Any]) -> list[str]:
     settings.NOTIFY_TASKS_RULES = rules
-    return [f"{m.id}: {m.msg}" for m in run_checks() if m.id.startswith("django_notify_tasks.E")]
+    return [
+        f"{m.id}: {m.msg}" for m in package_messages() if m.id.startswith("django_notify_tasks.E")
+    ]
 
 
 def realtime(*channels: str) -> dict[str, Any]:

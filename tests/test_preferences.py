@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from django_notify_tasks.models import Delivery, DeliveryContent, Notification, Preference
 from django_notify_tasks.preferences import is_enabled, set_enabled, user_preferences
-from django_notify_tasks.processing import process_notification
+from django_notify_tasks.processing import DELIVERIES_PER_INSERT, process_notification
 from tests.conftest import email_rule, make_user
 from tests.testapp.models import Chat, Membership
 
@@ -120,11 +120,12 @@ INTO_DELIVERY = re.compile(rf"INTO [`\"]?{Delivery._meta.db_table}[`\"]? ")
 
 
 def insert_statements(rows: int) -> int:
-    """The INSERTs one bulk_create makes: one, unless the database caps the parameters of a
-    statement (SQLite: 999), which splits it in chunks. No other statement is per row."""
+    """The INSERTs of the batch's deliveries: chunks of ``DELIVERIES_PER_INSERT``, smaller
+    where the database caps the parameters of a statement (SQLite before 3.32: 999). No
+    other statement is per row."""
     fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
     size = connection.ops.bulk_batch_size(fields, [Delivery()] * rows)
-    return math.ceil(rows / size)
+    return math.ceil(rows / min(size, DELIVERIES_PER_INSERT))
 
 
 def test_queries_per_batch_do_not_grow_with_recipients(

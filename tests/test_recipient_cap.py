@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.checks import run_checks
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,6 +13,7 @@ from django_notify_tasks import processing
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.processing import process_notification
 from tests.conftest import email_rule
+from tests.support.checks import package_messages
 from tests.testapp.models import Chat, Membership
 
 pytestmark = pytest.mark.django_db
@@ -74,5 +74,5 @@ def test_a_bad_cap_is_check_e036(settings: Any, cap: Any) -> None:
     rules = email_rule("chat.admin.email", subject="s", body="b")
     rules["member-joined"]["email"]["max_recipients"] = cap
     settings.NOTIFY_TASKS_RULES = rules
-    [error] = [m for m in run_checks() if m.id == "django_notify_tasks.E030"]
+    [error] = [m for m in package_messages() if m.id == "django_notify_tasks.E030"]
     assert repr(cap) in error.msg

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.checks import run_checks
 
 from django_notify_tasks.models import Notification
 from tests.conftest import email_rule
+from tests.support.checks import package_messages
 from tests.testapp.models import Chat, Membership
 
 pytestmark = pytest.mark.django_db
@@ -61,5 +61,5 @@ def test_false_keeps_nothing(settings: Any, chat: Chat, member: Any) -> None:
 )
 def test_a_bad_snapshot_key_is_check_e035(settings: Any, snapshot: Any, reason: str) -> None:
     settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", snapshot=snapshot)
-    [error] = [m for m in run_checks() if m.id == "django_notify_tasks.E029"]
+    [error] = [m for m in package_messages() if m.id == "django_notify_tasks.E029"]
     assert reason in error.msg

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+from typing import Any
 
 import django
 from celery.exceptions import SoftTimeLimitExceeded
@@ -37,11 +38,24 @@ def open_mail_backend(mailer: str | None = None) -> BaseEmailBackend:
     return backend
 
 
+class NotificationMessage(EmailMultiAlternatives):
+    """Django 6 backends render messages with ``email.policy.SMTP``, which turns a header
+    longer than 78 characters that it cannot fold (a List-Unsubscribe URL) into RFC 2047
+    encoded words, which mail providers do not read as a URL. Headers may run to RFC 5322's
+    998 characters instead."""
+
+    def message(self, *args: Any, **kwargs: Any) -> Any:
+        policy = kwargs.get("policy")
+        if policy is not None:  # Django 6.0+
+            kwargs["policy"] = policy.clone(max_line_length=998)
+        return super().message(*args, **kwargs)
+
+
 def build_message(delivery: Delivery) -> EmailMultiAlternatives:
     """The message for one delivery, with a Message-ID that is the same on every attempt,
     and what the row's ``options`` add (``headers``: List-Unsubscribe on opt-out rules)."""
     options = delivery.options or {}
-    message = EmailMultiAlternatives(
+    message = NotificationMessage(
         subject=delivery.subject,
         body=delivery.body,
         from_email=app_settings.email_from,
