@@ -7,7 +7,14 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Error, Warning
 
-from django_notify_tasks.beat import ENTRY_PREFIX, ScheduleError, beat_schedule, scheduled_entries
+from django_notify_tasks.beat import (
+    BUNDLED,
+    ENTRY_PREFIX,
+    ScheduleError,
+    beat_schedule,
+    installed,
+    scheduled_entries,
+)
 from django_notify_tasks.checks.ids import PREFIX
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.reports.files import ReportDirError, ReportDirMissing, report_dir
@@ -75,6 +82,8 @@ def check_database_scheduler(app_configs: Any = None, **kwargs: Any) -> list[Che
     scheduler = app_settings.celery_beat_scheduler
     entries = app_settings.celery_beat_schedule
     ours = sorted(str(name) for name in entries if str(name).startswith(ENTRY_PREFIX))
+    if installed():  # install(app) adds them to the app's schedule, beat's source too
+        ours = sorted({*ours, *(f"{name} (install(app))" for name in BUNDLED)})
     if not ours or not (scheduler.startswith("django_celery_beat") or scheduler == "django"):
         return []
     return [
