@@ -114,6 +114,20 @@ def record(count: int) -> None:
             notify_bulk("chat-created", chats, event="created")
 
 
+def diagnose() -> str:
+    """What the rows say when the run stopped moving: statuses, attempts and errors."""
+    from django.db.models import Count
+
+    from django_notify_tasks.models import Delivery, Notification
+
+    lines = []
+    for model, fields in ((Notification, ("status", "attempts", "error")),
+                          (Delivery, ("status", "attempts", "error"))):  # fmt: skip
+        groups = model.objects.values(*fields).annotate(n=Count("pk")).order_by("-n")[:15]
+        lines += [f"  {model.__name__}: {dict(group)}" for group in groups]
+    return "\n".join(lines)
+
+
 def soak(args: argparse.Namespace) -> bool:
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="notify-tasks-soak-"))
@@ -153,14 +167,18 @@ def run(
     kills: list[int] = []
     last_sweep = last_sample = 0.0
     deadline = time.monotonic() + args.timeout
+    progress = (-1, 0.0)  # delivered, and when that count was first seen
     try:
         while True:
             delivered = smtp.stats()[0]
             now = time.monotonic()
             if delivered >= args.count and not Delivery.objects.exclude(status="sent").exists():
                 break
-            if now > deadline:
-                print(f"  timed out with {delivered:,} delivered\n{worker.log()}")
+            if delivered != progress[0]:
+                progress = (delivered, now)
+            if now > deadline or now - progress[1] > args.stall:
+                print(f"  stopped with {delivered:,} delivered, {now - progress[1]:.0f} s "
+                      f"without progress\n{diagnose()}\n{worker.log()[-5000:]}")  # fmt: skip
                 return False
             if kill_at and delivered >= kill_at[0]:
                 kill_at.pop(0)
@@ -230,6 +248,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=2_000, help="deliveries per life")
     parser.add_argument("--rss-growth", type=float, default=5.0, help="MB, summed processes")
     parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds")
+    parser.add_argument("--stall", type=float, default=180, help="seconds without a delivery")
     sys.exit(0 if soak(parser.parse_args()) else 1)
 
 

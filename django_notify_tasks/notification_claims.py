@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Collection
 
 from django.db import DatabaseError, connections, transaction
-from django.db.models import Case, F, PositiveSmallIntegerField, Q, Value, When
+from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -40,26 +40,17 @@ def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, li
     that no run was interrupted on (with ``limit`` 1, only ``notification_id``).
 
     The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
-    databases with ``SKIP LOCKED`` (PostgreSQL, MariaDB 10.6+, MySQL 8) the rows are chosen, own
-    row first, past the rows another run is claiming at that moment, and locked as they are
-    chosen: concurrent runs take different rows, and the UPDATE never waits for another
-    run (had the own row been left out of the locking choice, two runs could each hold the
-    other's own row and wait for each other until the deadlock detector broke it up).
+    databases with ``SKIP LOCKED`` (PostgreSQL, MariaDB 10.6+, MySQL 8) the rows are chosen
+    past the rows another run is claiming at that moment, and locked as they are chosen:
+    concurrent runs take different rows, and the UPDATE never waits for another run.
     """
     token = uuid.uuid4().hex
     rows = Notification.objects.using(using)
-    own_first = Case(When(pk=notification_id, then=Value(0)), default=Value(1))
-    chosen = rows.filter(claimable()).filter(Q(pk=notification_id) | Q(attempts=0))
-    chosen = chosen.order_by(own_first, "pk")
-    if limit <= 1:
-        chosen = chosen.filter(pk=notification_id)
     skip_locked = connections[using].features.has_select_for_update_skip_locked
-    # Elsewhere (SQLite) the choice and the claim are two statements in autocommit: a
+    # Elsewhere (SQLite) the choice and the claim are statements in autocommit: a
     # transaction would only widen SQLite's lock, and the UPDATE re-checks each row anyway.
     with transaction.atomic(using=using) if skip_locked else contextlib.nullcontext():
-        if skip_locked:
-            chosen = chosen.select_for_update(skip_locked=True)
-        ids = list(chosen.values_list("pk", flat=True)[:limit])
+        ids = choose(notification_id, using, limit, skip_locked)
         claimed = ids and rows.filter(claimable(), pk__in=ids).update(
             claim_token=token, claimed_at=Now(), attempts=F("attempts") + 1
         )
@@ -68,6 +59,26 @@ def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, li
     batch = rows.filter(claim_token=token, status=Notification.Status.PENDING)
     own = sorted(batch, key=lambda row: (row.pk != notification_id, row.pk))
     return token, _without_worn_out(token, own, using)
+
+
+def choose(notification_id: int, using: str, limit: int, skip_locked: bool) -> list[int]:
+    """The ids to claim, locked (``skip_locked``) in the caller's transaction: the own row,
+    then the oldest others in the order of an index.
+
+    Two statements, not one ``ORDER BY <own row first>``: that order needs a sort, and
+    MariaDB locks every row it reads before sorting, so one run would lock all pending rows
+    and a concurrent run would find none to take, not even its own. Each statement here
+    reads rows in index order and locks only those it returns. Taking the own row first
+    also keeps two runs from each holding the other's own row and waiting for each other.
+    """
+    chosen = Notification.objects.using(using).filter(claimable())
+    if skip_locked:
+        chosen = chosen.select_for_update(skip_locked=True)
+    own = list(chosen.filter(pk=notification_id).values_list("pk", flat=True))
+    if limit <= 1:
+        return own
+    others = chosen.filter(attempts=0).exclude(pk=notification_id).order_by("created_at", "pk")
+    return own + list(others.values_list("pk", flat=True)[: limit - len(own)])
 
 
 def _without_worn_out(token: str, batch: list[Notification], using: str) -> list[Notification]:

@@ -22,9 +22,8 @@ from tests.support.workers import CeleryWorker
 # messages of a worker killed outright.
 ONLY_ON = {
     "test_outbox_postgresql.py": settings.TEST_DB == "postgresql",
-    "test_claims_postgresql.py": settings.TEST_DB == "postgresql",
+    "test_claims_skip_locked.py": settings.TEST_DB in ("postgresql", "mariadb"),
     "test_relay_postgresql.py": settings.TEST_DB == "postgresql",
-    "test_claims_mariadb.py": settings.TEST_DB == "mariadb",
     "test_whole_worker_killed_redis.py": settings.TEST_BROKER == "redis",
     "test_whole_worker_killed_rabbitmq.py": settings.TEST_BROKER == "rabbitmq",
 }
