@@ -121,7 +121,7 @@ def diagnose() -> str:
     from django_notify_tasks.models import Delivery, Notification
 
     lines = []
-    for model, fields in ((Notification, ("status", "attempts", "error")),
+    for model, fields in ((Notification, ("status", "attempts", "error", "claimed_at__isnull")),
                           (Delivery, ("status", "attempts", "error"))):  # fmt: skip
         groups = model.objects.values(*fields).annotate(n=Count("pk")).order_by("-n")[:15]
         lines += [f"  {model.__name__}: {dict(group)}" for group in groups]
@@ -165,7 +165,7 @@ def run(
 
     lives = [Life(0)]
     kills: list[int] = []
-    last_sweep = last_sample = 0.0
+    last_sweep = last_sample = last_trace = 0.0
     deadline = time.monotonic() + args.timeout
     progress = (-1, 0.0)  # delivered, and when that count was first seen
     try:
@@ -187,6 +187,9 @@ def run(
                 worker.start()
                 lives.append(Life(delivered))
                 print(f"  killed at {delivered:,} delivered ({now - started:.0f} s)", flush=True)
+            if args.trace and now - last_trace >= args.trace:
+                print(f"  {now - started:.0f} s, {delivered:,} delivered:\n{diagnose()}", flush=True)
+                last_trace = now
             if now - last_sample >= 2:
                 with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                     rss = sum(mb for _, mb in worker_memory(worker).values())
@@ -248,6 +251,7 @@ def main() -> None:
     parser.add_argument("--warm-up", type=int, default=2_000, help="deliveries per life")
     parser.add_argument("--rss-growth", type=float, default=5.0, help="MB, summed processes")
     parser.add_argument("--timeout", type=float, default=3 * 3600, help="seconds")
+    parser.add_argument("--trace", type=float, default=0, help="print the rows every N s")
     parser.add_argument("--stall", type=float, default=180, help="seconds without a delivery")
     sys.exit(0 if soak(parser.parse_args()) else 1)
 

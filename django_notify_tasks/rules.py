@@ -16,10 +16,11 @@ from django.db import models
 from django.utils.module_loading import import_string
 
 from django_notify_tasks.channels import all_channels
+from django_notify_tasks.channels.base import Channel, known_names
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import RuleError
 from django_notify_tasks.opt_out import OPT_OUT_KEYS, OptOut, parse_opt_out
-from django_notify_tasks.snapshots import SnapshotSpec, parse_snapshot
+from django_notify_tasks.snapshots import SnapshotSpec, parse_snapshot, read_by
 
 MODEL_EVENTS = frozenset({"created", "updated", "deleted"})
 M2M_EVENTS = frozenset({"m2m_added", "m2m_removed"})
@@ -119,6 +120,7 @@ def parse_rule(name: object, spec: object) -> Rule:
         for channel in channels
         if spec.get(channel.name) is not None
     }
+    condition = parse_callable(name, "condition", spec.get("condition"))
     if not sections:
         names = " or ".join(repr(channel.name) for channel in channels)
         raise RuleError(
@@ -133,11 +135,23 @@ def parse_rule(name: object, spec: object) -> Rule:
         m2m_field=m2m_field,
         fields=fields,
         tracked_attnames=attnames,
-        condition=parse_callable(name, "condition", spec.get("condition")),
+        condition=condition,
         sections=sections,
         opt_out=parse_opt_out(name, spec),
-        snapshot=parse_snapshot(name, spec.get("snapshot"), model),
+        snapshot=(
+            parse_snapshot(name, spec["snapshot"], model)
+            if "snapshot" in spec
+            else read_by(model, None if condition else names_read(sections, channels))
+        ),
     )
+
+
+def names_read(sections: Mapping[str, Any], channels: list[Channel]) -> frozenset[str] | None:
+    """The attributes of the instance the rule's channel sections read; None: cannot tell."""
+    return known_names(
+        *(channel.instance_names(sections[channel.name]) for channel in channels
+          if channel.name in sections)
+    )  # fmt: skip
 
 
 def _parse_model(name: str, label: object) -> tuple[type[models.Model], str | None]:

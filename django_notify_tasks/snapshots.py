@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import ForeignObjectRel
 
 from django_notify_tasks.exceptions import RuleError
 
@@ -44,6 +45,30 @@ def parse_snapshot(name: str, value: object, model: type[models.Model]) -> Snaps
     if isinstance(value, dict) and set(value) == {"exclude"}:
         return SnapshotSpec(exclude=_attnames(name, value["exclude"], model))
     raise RuleError("E029", f"Rule {name!r}: 'snapshot' cannot be {value!r}.", HINT)
+
+
+def read_by(model: type[models.Model], names: frozenset[str] | None) -> SnapshotSpec:
+    """What a rule without a ``snapshot`` key keeps: the fields its channels read (``names``,
+    attributes of the instance), and the primary key; every field when the channels cannot
+    tell, or when a name is no field (a property or method may read any field)."""
+    if names is None:
+        return SnapshotSpec()
+    keep = {model._meta.pk.attname}
+    for name in names - {"pk"}:
+        field = _field(model, name)  # a name or an attname ("chat_id")
+        if isinstance(field, models.ManyToManyField | ForeignObjectRel):
+            continue  # read from the database by the primary key
+        if not isinstance(field, models.Field) or not field.concrete:
+            return SnapshotSpec()
+        keep.add(field.attname)
+    return SnapshotSpec(include=frozenset(keep))
+
+
+def _field(model: type[models.Model], name: str) -> Any:
+    try:
+        return model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
 
 
 def _attnames(name: str, fields: object, model: type[models.Model]) -> frozenset[str]:

@@ -153,13 +153,21 @@ def test_updated_tracks_foreign_keys_by_field_name(
 
 def test_deleted_records_a_snapshot(settings: Any, chat: Chat, enqueued: list[list[int]]) -> None:
     settings.NOTIFY_TASKS_RULES = {
-        "gone": {"model": "testapp.Chat", "on": ["deleted"], "email": EMAIL}
+        "gone": {
+            "model": "testapp.Chat",
+            "on": ["deleted"],
+            "email": {**EMAIL, "subject": "{{ instance.title }}"},
+        }
     }
     chat_pk = chat.pk
     chat.delete()
     notification = Notification.objects.get()
     assert (notification.event, notification.object_pk) == ("deleted", str(chat_pk))
-    assert notification.snapshot["title"] == "Gardening"
+    assert notification.snapshot == {
+        "id": chat_pk,
+        "title": "Gardening",
+        "admin_id": chat.admin_id,
+    }
 
 
 def test_m2m_added_from_both_sides_one_notification_per_object(

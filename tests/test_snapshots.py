@@ -27,10 +27,80 @@ def recorded_snapshot(settings: Any, chat: Chat, member: Any, snapshot: Any) -> 
     return Notification.objects.get().snapshot  # type: ignore[no-any-return]
 
 
-def test_without_the_key_every_field_but_credentials_is_kept(
+def test_none_keeps_every_field_but_credentials(settings: Any, chat: Chat, member: Any) -> None:
+    kept = recorded_snapshot(settings, chat, member, None)
+    assert {"id", "chat_id", "user_id", "role"} <= set(kept)
+
+
+def subject(template: str) -> dict[str, Any]:
+    return {"email": {"to": ["chat.admin.email"], "subject": template, "body": "."}}
+
+
+def admins(instance: Membership) -> list[Any]:
+    return [instance.chat.admin]
+
+
+def attachments(instance: Membership, recipient: Any) -> list[Any]:
+    return []
+
+
+def always(instance: Membership, event: str) -> bool:
+    return True
+
+
+def snapshot_without_the_key(settings: Any, chat: Chat, member: Any, **rule: Any) -> Any:
+    settings.NOTIFY_TASKS_RULES = {"member-joined": {
+        "model": "testapp.Membership", "on": ["created", "deleted"], **rule
+    }}  # fmt: skip
+    Membership.objects.create(chat=chat, user=member, role="moderator")
+    return Notification.objects.get().snapshot
+
+
+def test_without_the_key_only_what_the_paths_and_templates_read_is_kept(
     settings: Any, chat: Chat, member: Any
 ) -> None:
-    kept = recorded_snapshot(settings, chat, member, None)
+    email = {"to": ["chat.admin.email", "ops@chat.example"],
+             "subject": "{% load i18n %}{% translate 'Joined' %}: {{ instance.chat.title }}",
+             "body": "{% if instance.role %}{{ instance.role|upper }}{% endif %}"}  # fmt: skip
+    assert snapshot_without_the_key(settings, chat, member, email=email) == {
+        "id": Membership.objects.get().pk, "chat_id": chat.pk, "role": "moderator",
+    }  # fmt: skip
+
+
+def test_template_files_and_their_includes_are_read_too(
+    settings: Any, chat: Chat, member: Any
+) -> None:
+    inapp = {
+        "to": ["user"],
+        "title": "Hi",
+        "body": '{% include "testapp/email/member_joined.txt" %}',
+    }
+    kept = snapshot_without_the_key(settings, chat, member, inapp=inapp)
+    # member_joined.txt reads instance.user and instance.chat: their ids, and the key.
+    assert kept == {"id": Membership.objects.get().pk, "chat_id": chat.pk, "user_id": member.pk}
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        subject("{{ instance }}"),
+        subject("{% with m=instance %}{{ m.role }}{% endwith %}"),
+        subject("{{ instance.get_next_by_joined_at }}"),
+        subject("{% load notify_tasks %}."),
+        {"email": {"to": "tests.test_snapshots.admins", "subject": ".", "body": "."}},
+        {"email": {"to": ["chat.admin.email"], "subject": ".", "body": ".",
+                   "attachments": "tests.test_snapshots.attachments"}},
+        {"realtime": {"channels": ["chats:{instance.chat_id}"]}},
+        {"condition": "tests.test_snapshots.always",
+         "email": {"to": ["chat.admin.email"], "subject": ".", "body": "."}},
+    ],
+    ids=["whole-instance", "with", "method", "custom-library", "callable-to", "attachments",
+         "realtime", "condition"],
+)  # fmt: skip
+def test_without_the_key_every_field_is_kept_where_the_rule_cannot_tell(
+    settings: Any, chat: Chat, member: Any, rule: dict[str, Any]
+) -> None:
+    kept = snapshot_without_the_key(settings, chat, member, **rule)
     assert {"id", "chat_id", "user_id", "role"} <= set(kept)
 
 

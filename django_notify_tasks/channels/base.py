@@ -23,6 +23,14 @@ from django_notify_tasks.exceptions import (
 )
 from django_notify_tasks.models import Delivery, Notification
 
+
+def known_names(*parts: frozenset[str] | None) -> frozenset[str] | None:
+    """The union of what several parts read; None if any part cannot tell."""
+    if any(part is None for part in parts):
+        return None
+    return frozenset().union(*parts)  # type: ignore[arg-type]
+
+
 OnSent = Callable[[Delivery], None]
 OnError = Callable[[Delivery, Exception], None]
 MAX_TARGET_LENGTH = 255  # Delivery.target
@@ -51,6 +59,12 @@ class Channel:
     ) -> Any:
         """The rule's section as this channel keeps it; raise ``RuleError`` naming a problem."""
         return section
+
+    def instance_names(self, spec: Any) -> frozenset[str] | None:
+        """The attributes of the instance the section reads (paths, templates): the outbox
+        snapshot of a rule without a ``snapshot`` key keeps only those. None (the default)
+        when the channel cannot tell; the snapshot then keeps every field."""
+        return None
 
     def section_problems(self, rule: str, spec: Any) -> list[str]:
         """Problems ``manage.py check`` reports that parsing cannot see (a missing template)."""

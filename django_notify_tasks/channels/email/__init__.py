@@ -8,7 +8,7 @@ from typing import Any
 from django.core.checks import CheckMessage
 from django.db import models
 
-from django_notify_tasks.channels.base import Channel, OnError, OnSent
+from django_notify_tasks.channels.base import Channel, OnError, OnSent, known_names
 from django_notify_tasks.channels.email import backend, checks, connections, content, recipients
 from django_notify_tasks.channels.email.build import build_email_rows
 from django_notify_tasks.channels.email.digests import send_due_digests
@@ -31,6 +31,10 @@ class EmailChannel(Channel):
         self, rule: str, section: Mapping[str, Any], model: type[models.Model]
     ) -> EmailSpec:
         return parse_email_section(rule, section, model)
+
+    def instance_names(self, spec: EmailSpec) -> frozenset[str] | None:
+        attachments = None if spec.message.attachments else frozenset[str]()
+        return known_names(recipients.path_names(spec), content.instance_names(spec), attachments)
 
     def section_problems(self, rule: str, spec: EmailSpec) -> list[str]:
         return [f"the email {problem}" for problem in content.template_problems(spec)]

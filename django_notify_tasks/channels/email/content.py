@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
-from django.template.base import Node, Token, TokenType
-from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from django_notify_tasks.channels.email.spec import EmailSpec
 from django_notify_tasks.channels.rendering import template_errors
+from django_notify_tasks.channels.template_names import names_recipient, parts_instance_names
 
 
 @dataclass(frozen=True)
@@ -54,58 +52,19 @@ def uses_recipient(spec: EmailSpec) -> bool:
             template = _load(spec, part)
         except (TemplateDoesNotExist, TemplateSyntaxError):
             return False  # it fails for everyone alike: rendering reports it in one row
-        if template is not None and _names_recipient(template, depth=0):
+        if template is not None and names_recipient(template):
             return True
     return False
 
 
-def names_recipient(template: Any) -> bool:
-    """Whether a compiled template names ``recipient`` or ``unsubscribe_url`` (other channels'
-    templates are rendered per recipient by the same rule)."""
-    return _names_recipient(template, depth=0)
+def instance_names(spec: EmailSpec) -> frozenset[str] | None:
+    """The attributes of ``instance`` the templates of ``spec`` read; None: cannot tell."""
+    return parts_instance_names(functools.partial(_load, spec), ("subject", "body", "html"))
 
 
 def compile_source(engine: Engine, source: str) -> Any:
     """An inline template, compiled once per engine and source."""
     return _compiled(engine, source)
-
-
-PER_RECIPIENT_NAMES = re.compile(r"\b(?:recipient|unsubscribe_url)\b")
-MAX_TEMPLATE_DEPTH = 10  # {% extends %} and {% include %} chains followed
-
-
-@functools.lru_cache(maxsize=256)
-def _names_recipient(template: Any, depth: int) -> bool:
-    """Walk the compiled nodes (blocks, loops, conditions included) and look at the tag and
-    variable source each node was parsed from; follow ``{% extends %}`` and ``{% include %}``
-    of constant names. A name that cannot be followed counts as a use: a needless rendering
-    per recipient costs time, a missed one would send one person's content to everyone."""
-    if depth > MAX_TEMPLATE_DEPTH:
-        return True
-    for node in template.nodelist.get_nodes_by_type(Node):
-        if any(PER_RECIPIENT_NAMES.search(source) for source in _sources(node)):
-            return True
-        if isinstance(node, ExtendsNode | IncludeNode):
-            source = node.parent_name if isinstance(node, ExtendsNode) else node.template
-            name = getattr(source, "var", None)
-            if not isinstance(name, str):
-                return True  # a template chosen at render time
-            if _names_recipient(template.engine.get_template(name), depth + 1):
-                return True
-    return False
-
-
-def _sources(node: Node) -> list[str]:
-    """The tag or variable source of ``node``, and the variables it keeps as tokens (the
-    ``{{ name }}`` inside ``{% blocktranslate %}``); never the plain text of a TextNode."""
-    tokens = [getattr(node, "token", None)]
-    tokens += [item for value in vars(node).values() if isinstance(value, list)
-               for item in value if isinstance(item, Token)]  # fmt: skip
-    return [
-        token.contents
-        for token in tokens
-        if isinstance(token, Token) and token.token_type != TokenType.TEXT
-    ]
 
 
 _TEMPLATE_SUFFIXES = {"subject": "_subject.txt", "body": ".txt", "html": ".html"}

@@ -70,6 +70,17 @@ def check_address(address: object) -> str:
     return address.strip()
 
 
+def path_names(spec: HasRecipients) -> frozenset[str] | None:
+    """The attributes of the instance the ``to`` paths start from (``"chat.admin"``: ``chat``);
+    None when a callable chooses the recipients."""
+    if callable(spec.to):
+        return None
+    paths = [entry for entry in spec.to if isinstance(entry, str)]
+    if len(paths) < len(spec.to):
+        return None
+    return frozenset(path.split(".")[0] for path in paths if "@" not in path)
+
+
 def prefetch_relations(spec: HasRecipients, instances: list[models.Model]) -> None:
     """Load the relations the ``to`` paths walk (``"admin.email"``: ``admin``; ``"members"``,
     a path to users: ``members``) for a batch of instances, one query per relation, instead

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db import models
 
-from django_notify_tasks.channels.base import Channel, OnError, OnSent
-from django_notify_tasks.channels.email.recipients import prefetch_relations
+from django_notify_tasks.channels.base import Channel, OnError, OnSent, known_names
+from django_notify_tasks.channels.email.recipients import path_names, prefetch_relations
 from django_notify_tasks.channels.inapp import content, store
 from django_notify_tasks.channels.inapp.build import build_inapp_rows
 from django_notify_tasks.channels.inapp.spec import INAPP_KEYS, InappSpec, parse_inapp_section
@@ -28,6 +28,9 @@ class InappChannel(Channel):
         self, rule: str, section: Mapping[str, Any], model: type[models.Model]
     ) -> InappSpec:
         return parse_inapp_section(rule, section, model)
+
+    def instance_names(self, spec: InappSpec) -> frozenset[str] | None:
+        return known_names(path_names(spec), content.instance_names(spec))
 
     def section_problems(self, rule: str, spec: InappSpec) -> list[str]:
         return [f"the inapp {problem}" for problem in content.template_problems(spec)]

@@ -6,18 +6,16 @@ Inline templates or files (``<template>_title.txt``, ``<template>.txt``, optiona
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 
-from django_notify_tasks.channels.email.content import (
-    compile_source,
-    names_recipient,
-    template_engine,
-)
+from django_notify_tasks.channels.email.content import compile_source, template_engine
 from django_notify_tasks.channels.inapp.spec import InappSpec
 from django_notify_tasks.channels.rendering import template_errors
+from django_notify_tasks.channels.template_names import names_recipient, parts_instance_names
 
 PARTS = ("title", "body", "url")
 _SUFFIXES = {"title": "_title.txt", "body": ".txt", "url": "_url.txt"}
@@ -61,6 +59,11 @@ def uses_recipient(spec: InappSpec) -> bool:
         if template is not None and names_recipient(template):
             return True
     return False
+
+
+def instance_names(spec: InappSpec) -> frozenset[str] | None:
+    """The attributes of ``instance`` the templates of ``spec`` read; None: cannot tell."""
+    return parts_instance_names(functools.partial(_load, spec), PARTS)
 
 
 def _load(spec: InappSpec, part: str) -> Any:
