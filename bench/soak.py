@@ -115,16 +115,17 @@ def record(count: int) -> None:
 
 
 def diagnose() -> str:
-    """What the rows say when the run stopped moving: statuses, attempts and errors."""
-    from django.db.models import Count
+    """What the rows say: statuses, attempts, claims and errors, the biggest groups first."""
+    from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 
     from django_notify_tasks.models import Delivery, Notification
 
+    claimed = ExpressionWrapper(~Q(claim_token=""), output_field=BooleanField())
     lines = []
-    for model, fields in ((Notification, ("status", "attempts", "error", "claimed_at__isnull")),
-                          (Delivery, ("status", "attempts", "error"))):  # fmt: skip
-        groups = model.objects.values(*fields).annotate(n=Count("pk")).order_by("-n")[:15]
-        lines += [f"  {model.__name__}: {dict(group)}" for group in groups]
+    for rows in (Notification.objects.values("status", "attempts", "error", claimed=claimed),
+                 Delivery.objects.values("status", "attempts", "error")):  # fmt: skip
+        groups = rows.annotate(n=Count("pk")).order_by("-n")[:15]
+        lines += [f"  {rows.model.__name__}: {dict(group)}" for group in groups]
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ globals().update(TIMEOUTS)
 CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_OPTIONS
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # what docs/operations.md recommends
 NOTIFY_TASKS_REDISPATCH_AFTER = 2.0
+NOTIFY_TASKS_DISPATCH = "relay"  # the default, which the tests replace with "on_commit"
 
 SMTP_PORT = int(os.environ.get("BENCH_SMTP_PORT") or 25)
 if django.VERSION >= (6, 1):  # MAILERS replaces EMAIL_BACKEND and friends

@@ -19,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS
 from kombu.pools import ProducerPool
 
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN
 
 logger = logging.getLogger(__name__)
 
@@ -135,10 +136,24 @@ def _producers(app: Celery, timeout: float) -> ProducerPool:
 
 
 def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_DB_ALIAS) -> None:
-    """Queue ``process_notification`` for each id, stopping at the first broker failure."""
-    for position, notification_id in enumerate(notification_ids):
-        if not enqueue(PROCESS_NOTIFICATION, (notification_id,), using, **time_limits()):
-            left = len(notification_ids) - position - 1
+    """Queue ``process_notification`` for the ids, one task per processing run's batch
+    (``enqueue_runs``), stopping at the first broker failure."""
+    enqueue_runs(notification_ids, using, per_run=NOTIFICATIONS_PER_RUN)
+
+
+def enqueue_runs(notification_ids: Sequence[int], using: str, per_run: int) -> list[int]:
+    """Queue one ``process_notification`` per ``per_run`` ids, with the first of each group
+    as its own; stop at the first broker failure and return the ids handed over.
+
+    A run takes its own row and the oldest other waiting ones (``processing``): for ids
+    handed over oldest first, the rest of its group. One task per batch, not per row, keeps
+    a backlog's queue short: behind a row's own task, a re-sent or retried task no longer
+    waits for thousands that would find their rows done.
+    """
+    for start in range(0, len(notification_ids), per_run):
+        if not enqueue(PROCESS_NOTIFICATION, (notification_ids[start],), using, **time_limits()):
+            left = len(notification_ids) - start - 1
             if left:  # the failure above named the first of them
                 logger.warning("%d more notification(s) stay pending until then.", left)
-            return
+            return list(notification_ids[:start])
+    return list(notification_ids)

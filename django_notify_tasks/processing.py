@@ -24,7 +24,7 @@ from django_notify_tasks.instances import (
     preload_instances,
 )
 from django_notify_tasks.models import Delivery, DeliveryContent, Notification
-from django_notify_tasks.notification_claims import claim_pending, release
+from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN, claim_pending, release
 from django_notify_tasks.preferences import skip_opted_out
 from django_notify_tasks.rules import Rule, current_rules
 
@@ -40,7 +40,6 @@ class Decision:
     deliveries: list[Delivery] = dataclasses.field(default_factory=list)
 
 
-NOTIFICATIONS_PER_RUN = 50  # a processing run takes its own and the oldest waiting
 DELIVERIES_PER_INSERT = 500  # a fan-out to thousands is written in bounded statements
 
 

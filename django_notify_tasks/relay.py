@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_notify_tasks import dispatch
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.models import Notification
+from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN
 from django_notify_tasks.relay_leases import AdvisoryLock, LeaseRow, lease_for
 
 logger = logging.getLogger(__name__)
@@ -41,19 +42,14 @@ def relay_aliases() -> list[str]:
 
 
 def hand_off(using: str, limit: int = RELAY_BATCH) -> tuple[int, bool]:
-    """Queue ``process_notification`` for pending rows not handed over yet, oldest first, and
-    mark them (``dispatched_at``); how many, and whether the broker took all of them."""
+    """Queue ``process_notification`` for pending rows not handed over yet, oldest first, one
+    task per processing run's batch, and mark them (``dispatched_at``); how many, and whether
+    the broker took all of them."""
     pending = Notification.objects.using(using).filter(
         status=Notification.Status.PENDING, dispatched_at__isnull=True
     )
     ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
-    handed = []
-    for notification_id in ids:
-        if not dispatch.enqueue(
-            dispatch.PROCESS_NOTIFICATION, (notification_id,), using, **dispatch.time_limits()
-        ):
-            break
-        handed.append(notification_id)
+    handed = dispatch.enqueue_runs(ids, using, per_run=NOTIFICATIONS_PER_RUN)
     if handed:
         # After the publish, not before: a relay that dies in between sends a row twice
         # (a processing run claims it once) rather than leaving it to the sweeper.

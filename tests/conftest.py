@@ -210,3 +210,15 @@ def enqueued(monkeypatch: Any) -> list[list[int]]:
         lambda ids, using="default": calls.append(list(ids)),
     )
     return calls
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch: Any) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
+    """What would have gone to the broker: task name, arguments, publish options."""
+    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def fake_apply_async(self: Any, args: Any = None, kwargs: Any = None, **options: Any) -> None:
+        calls.append((self.name, tuple(args), options))
+
+    monkeypatch.setattr("celery.app.task.Task.apply_async", fake_apply_async)
+    return calls

@@ -63,6 +63,19 @@ def test_save_in_relay_mode_publishes_nothing_and_the_relay_delivers(
     assert "notify-tasks-relay-default" in publishes
 
 
+def test_the_relay_hands_a_backlog_over_one_task_per_processing_batch(
+    celery_worker: Any, relay_mode: None, smtp_server: SmtpServer, publishes: list[str],
+    chat_admin: Any,
+) -> None:  # fmt: skip
+    with transaction.atomic():
+        for n in range(120):
+            Chat.objects.create(title=f"Backlog {n}", admin=chat_admin)
+
+    wait_for(lambda: len(smtp_server.messages) == 120, message="120 emails sent")
+    assert publishes.count("notify-tasks-relay-default") == 3  # rows 1, 51 and 101's runs
+    assert len({message.subject for message in smtp_server.messages}) == 120
+
+
 def test_save_in_on_commit_mode_publishes_once_after_commit(
     celery_worker: Any, settings: Any, smtp_server: SmtpServer, publishes: list[str],
     chat_admin: Any,

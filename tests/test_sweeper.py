@@ -15,18 +15,6 @@ from django_notify_tasks.sweeper import stale_delivery_ids, stale_notification_i
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent_tasks(monkeypatch: Any) -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
-    """What would have gone to the broker, with the publish options."""
-    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-
-    def fake_apply_async(self: Any, args: Any = None, kwargs: Any = None, **options: Any) -> None:
-        calls.append((self.name, tuple(args), options))
-
-    monkeypatch.setattr("celery.app.task.Task.apply_async", fake_apply_async)
-    return calls
-
-
 def notification(age: float, **fields: Any) -> Notification:
     row = Notification.objects.create(
         rule="r", event="created", model="testapp.chat", object_pk="1", **fields
@@ -93,3 +81,15 @@ def test_redispatch_task_enqueues_with_limits_and_queue(settings: Any, sent_task
     assert args == ([stuck.pk],)
     assert (options["soft_time_limit"], options["time_limit"]) == (20, 30)
     assert options["queue"] == "notifications"
+
+
+def test_a_backlog_is_resent_one_task_per_batch_and_an_interrupted_row_alone(
+    settings: Any, sent_tasks: Any
+) -> None:
+    """Behind thousands of re-sent tasks a row's own would wait for each; one per processing
+    run's batch keeps the queue as short as the work."""
+    fresh = [notification(1000).pk for _ in range(120)]
+    interrupted = notification(1000, attempts=1).pk
+    assert tasks.redispatch_stale()["notifications"] == 121
+    queued = [args for name, args, _ in sent_tasks if name.endswith("process_notification")]
+    assert queued == [(interrupted,), (fresh[0],), (fresh[50],), (fresh[100],)]

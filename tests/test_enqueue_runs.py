@@ -1,0 +1,43 @@
+"""Notifications go to the broker one ``process_notification`` per processing run's batch:
+the first id of each 50 is the task's own, and its run takes the rest along."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from django_notify_tasks import dispatch, notify_bulk
+from tests.testapp.models import Chat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PROCESS = "django_notify_tasks.process_notification"
+
+
+def queued(sent_tasks: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+    return [args for name, args, _ in sent_tasks if name == PROCESS]
+
+
+def test_a_bulk_of_120_is_queued_as_three_runs(settings: Any, chat: Chat, sent_tasks: Any) -> None:
+    settings.NOTIFY_TASKS_DISPATCH = "on_commit"
+    settings.NOTIFY_TASKS_RULES = {"ping": {
+        "model": "testapp.Chat", "on": ["created"],
+        "email": {"to": ["admin.email"], "subject": "s", "body": "b"},
+    }}  # fmt: skip
+    with transaction.atomic():
+        ids = notify_bulk("ping", [chat] * 120)
+    assert queued(sent_tasks) == [(ids[0],), (ids[50],), (ids[100],)]
+
+
+def test_a_broker_failure_hands_over_the_groups_before_it(monkeypatch: Any) -> None:
+    published: list[int] = []
+
+    def enqueue(task: str, args: tuple[int, ...], using: str, **options: Any) -> bool:
+        published.append(args[0])
+        return len(published) < 3  # the third publish fails
+
+    monkeypatch.setattr(dispatch, "enqueue", enqueue)
+    ids = list(range(1, 131))
+    assert dispatch.enqueue_runs(ids, "default", per_run=50) == ids[:100]
+    assert published == [1, 51, 101]
