@@ -189,7 +189,9 @@ def run(
                 lives.append(Life(delivered))
                 print(f"  killed at {delivered:,} delivered ({now - started:.0f} s)", flush=True)
             if args.trace and now - last_trace >= args.trace:
-                print(f"  {now - started:.0f} s, {delivered:,} delivered:\n{diagnose()}", flush=True)
+                print(
+                    f"  {now - started:.0f} s, {delivered:,} delivered:\n{diagnose()}", flush=True
+                )
                 last_trace = now
             if now - last_sample >= 2:
                 with contextlib.suppress(FileNotFoundError, ProcessLookupError):
