@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from django_notify_tasks.models import Notification
 from django_notify_tasks.preferences import (
@@ -92,3 +93,15 @@ def test_the_page_offers_the_choice_and_saves_it_with_csrf(
     assert wants_digest(chat.admin, "member-joined", "email") is False
     assert status_of_next_mail(chat) == "pending"
     assert f'name="{field}" value="immediate" checked' in browser.get(PAGE).content.decode()
+
+
+def test_the_choice_is_offered_in_the_users_language(
+    settings: Any, client: Client, chat: Chat
+) -> None:
+    settings.NOTIFY_TASKS_RULES = digest_rules("digest")
+    client.force_login(chat.admin)
+
+    with translation.override("fr"):
+        html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert "Tout de suite ou dans un résumé" in html and "dans mon résumé" in html
