@@ -4,7 +4,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
-import django
 import pytest
 from celery.signals import task_postrun
 from django.conf import settings
@@ -15,7 +14,7 @@ from tests.settings import HAS_CELERY_BEAT
 from tests.support.centrifugo_server import CentrifugoServer, find_binary, generated_config
 from tests.support.databases import django_db_modify_db_settings  # noqa: F401 - a fixture
 from tests.support.rabbitmq import RabbitMQServer
-from tests.support.services import RedisServer, SilentSmtpServer, SmtpServer
+from tests.support.services import RedisServer, SilentSmtpServer, SmtpServer, smtp_settings
 from tests.testapp.models import Chat
 
 # test_sync_beat.py needs django-celery-beat, which cannot be installed with Django 6.1. Every
@@ -96,14 +95,8 @@ def silent_smtp_server(settings: Any) -> Iterator[SilentSmtpServer]:
 
 
 def _use_smtp(settings: Any, port: int) -> None:
-    backend = "django.core.mail.backends.smtp.EmailBackend"
-    if django.VERSION >= (6, 1):
-        options = {"host": "127.0.0.1", "port": port}  # no timeout: the package sets one
-        settings.MAILERS = {"default": {"BACKEND": backend, "OPTIONS": options}}
-    else:
-        settings.EMAIL_BACKEND = backend
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = port
+    for name, value in smtp_settings(port).items():
+        setattr(settings, name, value)
     settings.NOTIFY_TASKS_EMAIL_TIMEOUT = 1
     settings.NOTIFY_TASKS_RETRY_BACKOFF = 0.05
 

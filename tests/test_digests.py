@@ -94,6 +94,29 @@ def test_two_workers_and_two_ticks_make_exactly_one_digest(
 
 
 @pytest.mark.django_db
+def test_held_rows_of_a_deleted_user_end_skipped_at_the_next_tick(
+    settings: Any, chat: Chat, notify_tasks_outbox: list[int]
+) -> None:
+    section = {"to": ["user"], "subject": "Welcome", "body": "Hi", "digest": "hourly"}
+    settings.NOTIFY_TASKS_RULES = {"a": {"model": "testapp.Membership", "on": ["created"],
+                                         "email": section}}  # fmt: skip
+    bob, carol = make_user("bob"), make_user("carol")
+    for user in (bob, carol):
+        Membership.objects.create(chat=chat, user=user)
+    process_all(2)
+    assert Delivery.objects.filter(status="held").count() == 2
+
+    bob.delete()
+    [digest_id] = send_due_digests("email", "default", now=LATER)
+
+    assert Delivery.objects.get(pk=digest_id).target == "carol@chat.example"
+    orphan = Delivery.objects.get(target="bob@chat.example")
+    assert (orphan.status, orphan.user_id) == ("skipped", None)
+    assert orphan.error == "not sent: the user was deleted before their digest"
+    assert not Delivery.objects.filter(status="held").exists()
+
+
+@pytest.mark.django_db
 def test_the_eleventh_message_past_the_throttle_is_folded_into_the_digest(
     settings: Any, chat: Chat, notify_tasks_outbox: list[int]
 ) -> None:

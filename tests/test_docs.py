@@ -71,7 +71,14 @@ PUBLIC_API = {
     "django_notify_tasks.testing": ["capture_dispatch", "deliver", "notify_tasks_outbox"],
     "django_notify_tasks.beat": ["install", "beat_schedule"],
     "django_notify_tasks.channels": ["Channel"],
-    "django_notify_tasks.preferences": ["is_enabled", "set_enabled", "user_preferences"],
+    "django_notify_tasks.preferences": [
+        "is_enabled",
+        "set_enabled",
+        "user_preferences",
+        "wants_digest",
+        "set_digest",
+        "digest_choices",
+    ],  # fmt: skip
     "django_notify_tasks.task_status": ["status_url"],
 }
 
@@ -84,7 +91,8 @@ def test_the_public_api_lists_what_the_modules_export() -> None:
     assert set(django_notify_tasks.testing.__all__) == set(
         PUBLIC_API["django_notify_tasks.testing"]
     )
-    exported = set(django_notify_tasks.preferences.__all__) - {"PreferenceState", "skip_opted_out"}
+    data_classes = {"PreferenceState", "DigestChoice"}
+    exported = set(django_notify_tasks.preferences.__all__) - data_classes - {"skip_opted_out"}
     assert exported == set(PUBLIC_API["django_notify_tasks.preferences"])
 
 

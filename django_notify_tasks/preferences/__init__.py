@@ -8,5 +8,21 @@ from django_notify_tasks.preferences.api import (
     skip_opted_out,
     user_preferences,
 )
+from django_notify_tasks.preferences.digest_choices import (
+    DigestChoice,
+    digest_choices,
+    set_digest,
+    wants_digest,
+)
 
-__all__ = ["PreferenceState", "is_enabled", "set_enabled", "skip_opted_out", "user_preferences"]
+__all__ = [
+    "DigestChoice",
+    "PreferenceState",
+    "digest_choices",
+    "is_enabled",
+    "set_digest",
+    "set_enabled",
+    "skip_opted_out",
+    "user_preferences",
+    "wants_digest",
+]

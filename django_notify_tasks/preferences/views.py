@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.preferences.api import rule_label, set_enabled, user_preferences
+from django_notify_tasks.preferences.digest_choices import digest_choices, set_digest
 from django_notify_tasks.preferences.tokens import ONE_CLICK, BadToken, read_token
 
 PACKAGE_BASE = "django_notify_tasks/base.html"
@@ -24,16 +25,23 @@ PACKAGE_BASE = "django_notify_tasks/base.html"
 @login_required
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
-    """Every channel of every opt-out rule, with a checkbox; a POST saves the form."""
-    states = user_preferences(request.user)
+    """Every channel of every opt-out rule, with a checkbox, and every rule that lets users
+    choose between immediate mail and the digest, with two radio buttons; a POST saves."""
+    states, choices = user_preferences(request.user), digest_choices(request.user)
     if request.method == "POST":
         chosen = set(request.POST.getlist("enabled"))
         for state in states:
             wanted = f"{state.rule}:{state.channel}" in chosen
             if wanted != state.enabled:
                 set_enabled(request.user, state.rule, state.channel, wanted)
+        for choice in choices:
+            # A choice left out of the form stays as it is; only the two values count.
+            picked = request.POST.get(f"digest:{choice.rule}:{choice.channel}")
+            if picked in ("immediate", "digest") and (picked == "digest") != choice.digest:
+                set_digest(request.user, choice.rule, choice.channel, picked == "digest")
         return redirect(reverse("django_notify_tasks:preferences") + "?saved=1")
-    return _page(request, "preferences", {"preferences": states, "saved": "saved" in request.GET})
+    context = {"preferences": states, "digest_choices": choices, "saved": "saved" in request.GET}
+    return _page(request, "preferences", context)
 
 
 @never_cache

@@ -16,6 +16,7 @@ from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
+import django
 from aiosmtpd.controller import Controller
 
 
@@ -132,6 +133,16 @@ class SmtpHandler:
             Received(list(envelope.rcpt_tos), message_from_bytes(envelope.content))
         )
         return "250 Message accepted"
+
+
+def smtp_settings(port: int) -> dict[str, Any]:
+    """The mail settings that send through the SMTP server on ``port`` (Django 6.1
+    ``MAILERS``, ``EMAIL_*`` before), for the test process and workers alike."""
+    backend = "django.core.mail.backends.smtp.EmailBackend"
+    if django.VERSION >= (6, 1):
+        options = {"host": "127.0.0.1", "port": port}  # no timeout: the package sets one
+        return {"MAILERS": {"default": {"BACKEND": backend, "OPTIONS": options}}}
+    return {"EMAIL_BACKEND": backend, "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": port}
 
 
 class SmtpServer:

@@ -23,6 +23,7 @@ from django_notify_tasks.people import language_for
 DIGEST_RULE = "notify-tasks-digest"  # Notification.rule of a digest
 USERS_PER_RUN = 500
 TEMPLATE = "django_notify_tasks/email/user_digest"
+ORPHANED = "not sent: the user was deleted before their digest"
 
 
 class _Raced(Exception):
@@ -32,9 +33,12 @@ class _Raced(Exception):
 def send_due_digests(channel: str, using: str, now: datetime | None = None) -> list[int]:
     """Make the digest of every user with held rows due by ``now``; their delivery ids."""
     now = now or timezone.now()
-    due = Delivery.objects.using(using).filter(
-        status=Delivery.Status.HELD, due_at__lte=now, channel=channel
+    held = Delivery.objects.using(using).filter(status=Delivery.Status.HELD, channel=channel)
+    # A deleted user's rows lost their user (SET_NULL): no digest can carry them any more.
+    held.filter(user__isnull=True).update(
+        status=Delivery.Status.SKIPPED, error=ORPHANED, updated_at=now
     )
+    due = held.filter(due_at__lte=now, user__isnull=False)
     users = list(due.order_by().values_list("user_id", flat=True).distinct()[:USERS_PER_RUN])
     made = (_digest(due.filter(user_id=user_id), channel, using, now) for user_id in users)
     return [pk for pk in made if pk is not None]

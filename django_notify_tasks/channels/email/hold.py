@@ -17,10 +17,9 @@ from django.utils import timezone
 
 from django_notify_tasks.channels.email.spec import EmailSpec
 from django_notify_tasks.models import Delivery, Preference
+from django_notify_tasks.preferences.digest_choices import digest_key
 from django_notify_tasks.rules import current_rules
 
-#: ``Preference.channel`` of a user's digest choice for a rule's mail (enabled: digest).
-DIGEST_CHOICE = "email:digest"
 SENT_ONE_BY_ONE = [
     Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING,
     Delivery.Status.SENT,
@@ -48,7 +47,8 @@ def hold_for_digests(rows: Sequence[Delivery], using: str) -> None:
     choices = _digest_choices(candidates, using)
     for row, spec in candidates:
         if spec.digest and choices.get(
-            (row.user_id, row.notification.rule), spec.digest.default_digest
+            (row.user_id, row.notification.rule, digest_key(row.channel)),
+            spec.digest.default_digest,
         ):
             _hold(
                 row,
@@ -80,11 +80,11 @@ def _digest_choices(candidates: list[tuple[Delivery, EmailSpec]], using: str) ->
         return {}
     wanted = Q()
     for row, _ in asked:
-        wanted |= Q(user_id=row.user_id, rule=row.notification.rule)
-    stored = Preference.objects.using(using).filter(wanted, channel=DIGEST_CHOICE)
-    return {
-        (user, rule): on for user, rule, on in stored.values_list("user_id", "rule", "enabled")
-    }
+        key = digest_key(row.channel)
+        wanted |= Q(user_id=row.user_id, rule=row.notification.rule, channel=key)
+    stored = Preference.objects.using(using).filter(wanted)
+    return {(user, rule, key): on for user, rule, key, on in stored.values_list(
+        "user_id", "rule", "channel", "enabled")}  # fmt: skip
 
 
 def _recent_counts(
