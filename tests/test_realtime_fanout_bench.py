@@ -47,6 +47,6 @@ def test_real_mode_delivers_each_round_to_every_client_exactly_once() -> None:
 
     assert "real Centrifugo 6.9.1" in out
     assert "5 clients connected and subscribed" in out
-    assert "every client got each of the 4 messages exactly once" in out
+    assert "every client got each of the 6 messages exactly once" in out
     assert out.count("5/5 clients received each round's message") == 2
     assert len(re.findall(r"arrival since the call began +p50", out)) == 2
