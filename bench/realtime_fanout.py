@@ -1,9 +1,17 @@
-"""Fan-out of one notification to 1,000 personal channels: our path against one publish each.
+"""Fan-out of one notification to 1,000 personal channels: our broadcast against one publish each.
 
-Both run in the same process against the same Centrifugo double (tests/support/centrifugo.py), with
-the real cent client. Prints HTTP requests made and wall time for each, and the ratios.
+Both paths are the package's own sending code with the real cent client
+(bench/realtime_fanout_paths.py), taking turns in each round.
 
-    .venv/bin/python bench/realtime_fanout.py [--channels 1000] [--rounds 5]
+``--server double`` (the default): against the Centrifugo double (tests/support/centrifugo.py),
+a fresh one each run; prints the HTTP requests made, the wall time and the ratios.
+
+``--server real``: against a real Centrifugo (``make centrifugo``) started from the generated
+config, with one real WebSocket client (centrifuge-python) per user subscribed to its own
+personal channel; prints the publish time and when each client received the message
+(bench/realtime_fanout_real.py).
+
+    .venv/bin/python bench/realtime_fanout.py [--server double|real] [--channels 1000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -22,73 +30,64 @@ import django  # noqa: E402
 
 django.setup()
 
-from cent import Client, PublishRequest  # noqa: E402
 from django.test import override_settings  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
-from django_notify_tasks.channels.realtime import publish as realtime  # noqa: E402
-from django_notify_tasks.models import Delivery, Notification  # noqa: E402
+from bench.realtime_fanout_paths import LABELS, PATHS, deliveries, spread, turns  # noqa: E402
 from tests.support.centrifugo import CentrifugoDouble  # noqa: E402
 
 KEY = "bench-key"
-PAYLOAD = '{"text":"bob joined Gardening","notification":1}'
 
 
-def deliveries(count: int) -> list[Delivery]:
-    """Unsaved rows of one unsaved notification: the publish reads nothing from a database."""
-    notification = Notification(pk=1, created_at=timezone.now())
-    return [
-        Delivery(
-            pk=i,
-            notification=notification,
-            channel="realtime",
-            target=f"personal:#{i}",
-            body=PAYLOAD,
-        )
-        for i in range(1, count + 1)
-    ]
-
-
-def ours(double: CentrifugoDouble, rows: list[Delivery]) -> tuple[int, int]:
-    sent: list[Delivery] = []
-    with override_settings(
-        NOTIFY_TASKS_CENTRIFUGO_API_URL=double.api_url, NOTIFY_TASKS_CENTRIFUGO_API_KEY=KEY
+def on_double(name: str, count: int) -> tuple[float, int]:
+    """One run of a path against a fresh double: (seconds, HTTP requests)."""
+    rows = deliveries(count)
+    with (
+        CentrifugoDouble(KEY, idempotency_window=0.0) as double,
+        override_settings(
+            NOTIFY_TASKS_CENTRIFUGO_API_URL=double.api_url, NOTIFY_TASKS_CENTRIFUGO_API_KEY=KEY
+        ),
     ):
-        realtime.publish_each(rows, sent.append, lambda d, e: sys.exit(f"failed: {e}"))
-    return len(sent), double.requests_count
+        started = time.perf_counter()
+        PATHS[name](rows)
+        seconds = time.perf_counter() - started
+        if len(double.publications) != count:
+            sys.exit(f"{name}: the double got {len(double.publications)} of {count}")
+        return seconds, double.requests_count
 
 
-def naive(double: CentrifugoDouble, rows: list[Delivery]) -> tuple[int, int]:
-    client = Client(double.api_url, KEY, timeout=3)
-    for row in rows:
-        client.publish(PublishRequest(channel=row.target, data={"text": "bob joined"}))
-    return len(rows), double.requests_count
-
-
-def measure(name: str, run, rows: list[Delivery], rounds: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    times, requests = [], 0
-    for _ in range(rounds):
-        with CentrifugoDouble(KEY, idempotency_window=0.0) as double:
-            started = time.perf_counter()
-            published, requests = run(double, rows)
-            times.append(time.perf_counter() - started)
-            assert published == len(rows) == len(double.publications), name
-    median = statistics.median(times)
-    print(f"{name:<28} {requests:>8} requests  {median * 1000:>9.1f} ms (median of {rounds})")
-    return median, requests
+def run_double(channels: int, rounds: int) -> None:
+    print(f"fan-out of one notification to {channels} channels, Centrifugo double")
+    times: dict[str, list[float]] = {name: [] for name in PATHS}
+    requests: dict[str, int] = {}
+    for round_number in range(-1, rounds):  # round -1 warms up (cent's first requests)
+        for name in turns(round_number):
+            seconds, requests[name] = on_double(name, channels)
+            if round_number >= 0:
+                times[name].append(seconds)
+    for name in PATHS:
+        print(f"{LABELS[name]:<32} {requests[name]:>6} requests {spread(times[name])}")
+    ours, naive = (statistics.median(times[name]) for name in PATHS)
+    print(
+        f"requests: {requests['per-channel'] / requests['broadcast']:.0f}x fewer (target >= 20x)"
+    )
+    print(
+        f"wall time: {naive / ours:.1f}x faster (target >= 10x), "
+        f"medians of {rounds} rounds after an untimed one"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--server", choices=["double", "real"], default="double")
     parser.add_argument("--channels", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    rows = deliveries(args.channels)
-    print(f"fan-out of one notification to {args.channels} channels, Centrifugo double")
-    our_time, our_requests = measure("django-notify-tasks", ours, rows, args.rounds)
-    naive_time, naive_requests = measure("one publish per channel", naive, rows, args.rounds)
-    print(f"requests: {naive_requests / our_requests:.0f}x fewer (target >= 20x)")
-    print(f"wall time: {naive_time / our_time:.1f}x faster (target >= 10x)")
+    if args.server == "real":
+        from bench.realtime_fanout_real import run_real
+
+        run_real(args.channels, args.rounds)
+    else:
+        run_double(args.channels, args.rounds)
 
 
 if __name__ == "__main__":
