@@ -65,7 +65,7 @@ def chat_detail(request, pk):
 
 def added_message(user, chat) -> str:
     """What adding a member set going, and no more: the sends happen later, in the worker."""
-    queued = f"Added {user}; an email to {chat.admin} is queued"
+    queued = f"Added {user}; emails to {chat.admin} and {user} are queued"
     if not settings.NOTIFY_TASKS_CENTRIFUGO_API_URL:
         return f"{queued}. Realtime is off in this demo, so no live feed is notified."
     return (
