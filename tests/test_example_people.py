@@ -84,3 +84,29 @@ def test_the_preferences_page_looks_like_the_demo_and_offers_the_opt_out_rule(
     assert 'value="member-joined:email" checked' in page
     assert "New members in your chats (email)" in page
     assert "member-joined-live" not in page  # the live feed is no one's to turn off
+
+
+# seed_demo --history's rows, against the rules the demo's settings have (realtime on).
+HISTORY = """
+import json
+from chat import history
+from chat.management.commands.seed_demo import Command
+from chat.models import Chat
+from django_notify_tasks.models import Delivery
+from django_notify_tasks.rules import current_rules
+
+Command().seed()
+history.create_history(20, list(Chat.objects.select_related("admin").order_by("pk")))
+pairs = Delivery.objects.values_list("notification__rule", "channel").distinct()
+rules = current_rules().rules
+print(json.dumps({"history": sorted(set(pairs)),
+                  "rules": sorted((name, channel) for name, rule in rules.items()
+                                  for channel in rule.sections)}))
+"""
+
+
+def test_seeded_history_has_the_rules_and_channels_the_demo_sends(tmp_path: Path) -> None:
+    found = run_in_example(tmp_path, HISTORY, NOTIFY_TASKS_CENTRIFUGO_API_KEY="demo-key")
+    expected = [["member-joined", "email"], ["member-joined-live", "realtime"]]
+    assert found["rules"] == expected
+    assert found["history"] == expected  # the dashboard shows no pair that cannot happen
