@@ -107,6 +107,10 @@ print(json.dumps({"history": sorted(set(pairs)),
 
 def test_seeded_history_has_the_rules_and_channels_the_demo_sends(tmp_path: Path) -> None:
     found = run_in_example(tmp_path, HISTORY, NOTIFY_TASKS_CENTRIFUGO_API_KEY="demo-key")
-    expected = [["member-joined", "email"], ["member-joined-live", "realtime"]]
+    expected = [
+        ["member-joined", "email"],
+        ["member-joined", "inapp"],
+        ["member-joined-live", "realtime"],
+    ]
     assert found["rules"] == expected
     assert found["history"] == expected  # the dashboard shows no pair that cannot happen

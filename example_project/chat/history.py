@@ -2,10 +2,11 @@
 digest takes seconds and its progress bar moves through the task's real steps.
 
 Rows go in with executemany in large batches (one INSERT statement per table and batch),
-spread over the last 30 days, two deliveries each, as the demo's rules make them: every other
-one a "member-joined" with emails to the chat's admin and to the member, the others a
-"member-joined-live" to the chat's channel and the admin's personal one. They have the
-final outcomes a live site has: most sent after a few seconds,
+spread over the last 30 days, as the demo's rules make them: every other one a
+"member-joined" with emails to the chat's admin and to the member and an inbox item for the
+admin (three deliveries), the others a "member-joined-live" to the chat's channel and the
+admin's personal one (two). They have the final outcomes a live site has: most sent after a
+few seconds,
 some failed, skipped or cancelled. Signals and the outbox are bypassed and no row is left
 unfinished: these rows are history, nothing is ever sent for them.
 """
@@ -17,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from chat import demo_data
+from django_notify_tasks.channels.inapp.build import user_target
 from django_notify_tasks.models import Delivery, DeliveryContent, Notification
 from django_notify_tasks.models.deliveries import content_digest
 
@@ -38,6 +40,7 @@ ERRORS = {
         "'Failed to establish a new connection: [Errno 111] Connection refused'))",
         "Centrifugo error 102: unknown channel",
     ],
+    "inapp": ["OperationalError: database is locked"],
 }
 
 
@@ -51,6 +54,7 @@ def create_history(count, chats, seed=21):
     now = timezone.now()
     statuses, weights = zip(*OUTCOMES, strict=True)
     first = (Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    rows = 0
     with transaction.atomic():
         email_content = joined_content()
         for start in range(0, count, BATCH):
@@ -66,7 +70,8 @@ def create_history(count, chats, seed=21):
                     deliveries.append(delivery_row(rng, n, channel, target, status, at, content))
             insert(Notification, NOTIFICATION_COLUMNS, notifications)
             insert(Delivery, DELIVERY_COLUMNS, deliveries)
-    return count * 2
+            rows += len(deliveries)
+    return rows
 
 
 NOTIFICATION_COLUMNS = ["id", "rule", "event", "model", "object_pk", "related_model",
@@ -87,7 +92,7 @@ def joined_content():
 
 
 def rule_and_targets(rng, n, chat):
-    """The rule of past notification ``n`` and the channel and target of its two rows."""
+    """The rule of past notification ``n`` and the channel and target of each of its rows."""
     if n % 2:
         return "member-joined-live", (
             ("realtime", f"chats:{chat.pk}"),
@@ -95,7 +100,11 @@ def rule_and_targets(rng, n, chat):
         )
     member = rng.choice([name for name in demo_data.USERNAMES if name != chat.admin.username])
     member_email = f"{member}@{demo_data.EMAIL_DOMAIN}"
-    return "member-joined", (("email", chat.admin.email), ("email", member_email))
+    return "member-joined", (
+        ("email", chat.admin.email),
+        ("email", member_email),
+        ("inapp", user_target(chat.admin_id)),
+    )
 
 
 def notification_row(n, rule, at):

@@ -54,6 +54,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.demo_links",
+                "chat.context_processors.live_bell",
             ]
         },
     }
@@ -174,8 +175,18 @@ NOTIFY_TASKS_RULES = {
         "on": ["created"],
         "opt_out": True,
         "label": "New members in your chats",
-        "description": "An email when someone joins a chat you run, and one when you join.",
+        "description": (
+            "An email when someone joins a chat you run, and one when you join; and an item "
+            "in your inbox (the bell) for chats you run."
+        ),
         "email": {"to": ["chat.admin", "user"], "template": "chat/email/member_joined"},
+        # The bell in the header: the chat page marks its items read (chat.views.chats).
+        "inapp": {
+            "to": ["chat.admin"],
+            "title": "{{ instance.user }} joined {{ instance.chat }}",
+            "body": "Say hello on the chat's page.",
+            "url": "{% url 'chat-detail' instance.chat_id %}",
+        },
     },
     # The chat page's live feed: a rule of its own, since a broadcast to a chat's channel
     # reaches no one in particular and is not something a preference could turn off.

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.browser
 RULE_LABEL = "New members in your chats (email)"  # the rule's label, and its channel
 
 
-def new_chat(demo_stack: Any) -> str:
-    """A chat of alice's with no members yet, as she would make one in the Django admin."""
+def new_chat(demo_stack: Any, admin: str = "alice") -> str:
+    """A chat of ``admin``'s with no members yet, as alice would make one in the Django admin."""
     title = f"Ferns {uuid.uuid4().hex[:8]}"
     script = (
         "from django.contrib.auth.models import User\nfrom chat.models import Chat\n"
-        f"Chat.objects.create(title={title!r}, admin=User.objects.get(username='alice'))"
+        f"Chat.objects.create(title={title!r}, admin=User.objects.get(username={admin!r}))"
     )
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", script],
