@@ -8,7 +8,7 @@ MARIADB_STAMP := $(VENV)/.installed-mariadb
 # The benchmarks' own virtualenv: the peers they compare against stay out of $(VENV).
 BENCH_VENV ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
-BENCHMARKS ?= email_throughput worker_memory request_path first_message realtime_fanout reports
+BENCHMARKS ?= email_throughput worker_memory request_path first_message realtime_fanout reports rendering
 # Debian's package; Playwright drives it instead of downloading a browser of its own.
 CHROMIUM ?= /usr/bin/chromium
 # The real Centrifugo server for the realtime tests and the demo, built from its Go module

@@ -230,6 +230,7 @@ def main() -> int:
         ensure_free(port, name)
     centrifuge_js = centrifugo_setup.install_centrifuge_js()
     os.environ["DEMO_SMTP_PORT"] = str(ports["DEMO_SMTP_PORT"])  # settings send mail there
+    os.environ["DEMO_WEB_PORT"] = str(ports["DEMO_WEB_PORT"])  # the links in the emails
     os.environ["PYTHONUNBUFFERED"] = "1"  # so log lines reach honcho as they are written
     signal.signal(signal.SIGTERM, raise_interrupt)
 

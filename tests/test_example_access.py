@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "example_project"
+from tests.support.example_project import run_in_example
 
 CHECK = """
 import json
@@ -38,22 +33,8 @@ print(json.dumps(results))
 """
 
 
-def run_in_example(tmp_path: Path) -> Any:
-    inherited = ("DEMO_", "FLOWER_", "NOTIFY_TASKS_", "CELERY_", "DJANGO_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(inherited)}
-    env.update(DEMO_VAR_DIR=str(tmp_path), CELERY_TASK_ALWAYS_EAGER="")
-    manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "--no-input", "-v", "0"], ["shell", "-c", CHECK]):
-        result = subprocess.run(
-            manage + command, cwd=EXAMPLE_PROJECT, env=env, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_only_staff_see_the_log_and_only_the_chat_admin_adds_members(tmp_path: Path) -> None:
-    results = run_in_example(tmp_path)
+    results = run_in_example(tmp_path, CHECK)
     assert results["bob"] == {"log": 403, "form_shown": False, "add": 403}
     assert results["ann"]["form_shown"] and results["ann"]["add"] == 302
     assert results["ann"]["log"] == 403  # a chat's admin is not staff: still no log

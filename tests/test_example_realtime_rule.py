@@ -1,5 +1,5 @@
-"""The example project's "member-joined" rule, as its own settings load it, pushes to the chat's
-channel and to the chat admin's personal channel (the page itself is tested in tests/browser)."""
+"""The example project's "member-joined-live" rule, as its own settings load it, pushes to the
+chat's channel and to the chat admin's personal channel (the page: tests/browser)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from django_notify_tasks.models import Notification
 from django_notify_tasks.channels import get_channel
 from django_notify_tasks.rules import current_rules
 
-rule = current_rules().rules["member-joined"]
+rule = current_rules().rules["member-joined-live"]
 admin, member = User(pk=3, username="ann"), User(pk=5, username="bob")
 membership = Membership(pk=9, chat=Chat(pk=7, title="Ferns", admin=admin), user=member)
 notification = Notification(pk=11, rule=rule.name, event="created", created_at=timezone.now())

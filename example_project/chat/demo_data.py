@@ -4,5 +4,8 @@ PASSWORD = "demo"
 EMAIL_DOMAIN = "chat.example"
 SUPERUSER = "alice"
 USERNAMES = ("alice", "bob", "carol", "dave")
+# The emails say "Hi <first name>", in the language each person reads (None: English).
+FIRST_NAMES = {"alice": "Alice", "bob": "Bob", "carol": "Carole", "dave": "Dave"}
+LANGUAGES = {"carol": "fr"}
 # title -> members; SUPERUSER is the admin of each, so she gets the "member joined" emails.
 CHATS = {"General": ("bob",), "Random": ("carol",)}

@@ -2,8 +2,11 @@
 digest takes seconds and its progress bar moves through the task's real steps.
 
 Rows go in with executemany in large batches (one INSERT statement per table and batch),
-spread over the last 30 days, two deliveries each (email to the chat's admin and realtime
-to the chat), with the final outcomes a live site has: most sent after a few seconds,
+spread over the last 30 days, as the demo's rules make them: every other one a
+"member-joined" with emails to the chat's admin and to the member and an inbox item for the
+admin (three deliveries), the others a "member-joined-live" to the chat's channel and the
+admin's personal one (two). They have the final outcomes a live site has: most sent after a
+few seconds,
 some failed, skipped or cancelled. Signals and the outbox are bypassed and no row is left
 unfinished: these rows are history, nothing is ever sent for them.
 """
@@ -14,6 +17,8 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from chat import demo_data
+from django_notify_tasks.channels.inapp.build import user_target
 from django_notify_tasks.models import Delivery, DeliveryContent, Notification
 from django_notify_tasks.models.deliveries import content_digest
 
@@ -35,6 +40,7 @@ ERRORS = {
         "'Failed to establish a new connection: [Errno 111] Connection refused'))",
         "Centrifugo error 102: unknown channel",
     ],
+    "inapp": ["OperationalError: database is locked"],
 }
 
 
@@ -43,11 +49,12 @@ def has_history():
 
 
 def create_history(count, chats, seed=21):
-    """``count`` notifications of "member-joined" about ``chats``, and their deliveries."""
+    """``count`` notifications of the demo's rules about ``chats``, and their deliveries."""
     rng = random.Random(seed)
     now = timezone.now()
     statuses, weights = zip(*OUTCOMES, strict=True)
     first = (Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    rows = 0
     with transaction.atomic():
         email_content = joined_content()
         for start in range(0, count, BATCH):
@@ -55,15 +62,16 @@ def create_history(count, chats, seed=21):
             for n in range(first + start, first + min(start + BATCH, count)):
                 chat = chats[n % len(chats)]
                 at = now - timedelta(seconds=rng.randrange(DAYS * 86400))
-                notifications.append(notification_row(n, chat, at))
-                targets = (("email", chat.admin.email), ("realtime", f"chats:{chat.pk}"))
+                rule, targets = rule_and_targets(rng, n, chat)
+                notifications.append(notification_row(n, rule, at))
                 for channel, target in targets:
                     status = rng.choices(statuses, weights)[0]
                     content = email_content if channel == "email" else None
                     deliveries.append(delivery_row(rng, n, channel, target, status, at, content))
             insert(Notification, NOTIFICATION_COLUMNS, notifications)
             insert(Delivery, DELIVERY_COLUMNS, deliveries)
-    return count * 2
+            rows += len(deliveries)
+    return rows
 
 
 NOTIFICATION_COLUMNS = ["id", "rule", "event", "model", "object_pk", "related_model",
@@ -83,9 +91,25 @@ def joined_content():
     return content.pk
 
 
-def notification_row(n, chat, at):
+def rule_and_targets(rng, n, chat):
+    """The rule of past notification ``n`` and the channel and target of each of its rows."""
+    if n % 2:
+        return "member-joined-live", (
+            ("realtime", f"chats:{chat.pk}"),
+            ("realtime", f"personal:#{chat.admin_id}"),
+        )
+    member = rng.choice([name for name in demo_data.USERNAMES if name != chat.admin.username])
+    member_email = f"{member}@{demo_data.EMAIL_DOMAIN}"
+    return "member-joined", (
+        ("email", chat.admin.email),
+        ("email", member_email),
+        ("inapp", user_target(chat.admin_id)),
+    )
+
+
+def notification_row(n, rule, at):
     to_db = connection.ops.adapt_datetimefield_value
-    return (n, "member-joined", "created", "chat.membership", f"{MARK}{n}", "", "", "{}",
+    return (n, rule, "created", "chat.membership", f"{MARK}{n}", "", "", "{}",
             "processed", "", 0, to_db(at), to_db(at), "", 1)  # fmt: skip
 
 

@@ -1,14 +1,20 @@
-"""Realtime hooks named in ``demo/settings.py``: the payload of "member-joined" and who may
-subscribe to a chat's channel."""
+"""Hooks named in ``demo/settings.py``: the language each person reads their mail in, the
+payload of "member-joined-live" and who may subscribe to a chat's channel."""
 
 import re
 from typing import Any
 
 from django.db.models import Q
 
+from chat import demo_data
 from chat.models import Chat, Membership
 
 CHAT_CHANNEL = re.compile(r"chats:([0-9]{1,18})")
+
+
+def recipient_language(user: Any) -> str | None:
+    """The language ``user`` reads the demo's emails in; None: ``LANGUAGE_CODE`` (English)."""
+    return demo_data.LANGUAGES.get(user.username)
 
 
 def member_payload(membership: Membership, event: str) -> dict[str, Any]:

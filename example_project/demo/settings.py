@@ -54,6 +54,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "chat.context_processors.demo_links",
+                "chat.context_processors.live_bell",
             ]
         },
     }
@@ -155,11 +156,43 @@ NOTIFY_TASKS_CENTRIFUGO_WS_URL = (
 # Who may get a subscription token for chats:<id> (personal:#<pk> needs none).
 NOTIFY_TASKS_CENTRIFUGO_CHANNEL_AUTHORIZER = "chat.notifications.may_subscribe"
 
+# People: each email says "Hi <first name>" in the recipient's language, links to the
+# preferences page, and carries a one-click unsubscribe link (docs/recipients.md).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+NOTIFY_TASKS_RECIPIENT_LANGUAGE = "chat.notifications.recipient_language"
+# Where the links in the emails point: the site run_demo.py serves (DEMO_WEB_PORT).
+SITE_PORT = env("DEMO_WEB_PORT", "8000")
+NOTIFY_TASKS_SITE_URL = env("DEMO_SITE_URL", f"http://127.0.0.1:{SITE_PORT}")
+# The preferences and unsubscribe pages look like the rest of the site.
+NOTIFY_TASKS_BASE_TEMPLATE = "chat/base.html"
+
 NOTIFY_TASKS_RULES = {
+    # Opt-out: the chat's admin and the member who joined may each turn it off, on the
+    # preferences page or with the unsubscribe link in the email.
     "member-joined": {
         "model": "chat.Membership",
         "on": ["created"],
-        "email": {"to": ["chat.admin.email"], "template": "chat/email/member_joined"},
+        "opt_out": True,
+        "label": "New members in your chats",
+        "description": (
+            "An email when someone joins a chat you run, and one when you join; and an item "
+            "in your inbox (the bell) for chats you run."
+        ),
+        "email": {"to": ["chat.admin", "user"], "template": "chat/email/member_joined"},
+        # The bell in the header: the chat page marks its items read (chat.views.chats).
+        "inapp": {
+            "to": ["chat.admin"],
+            "title": "{{ instance.user }} joined {{ instance.chat }}",
+            "body": "Say hello on the chat's page.",
+            "url": "{% url 'chat-detail' instance.chat_id %}",
+        },
+    },
+    # The chat page's live feed: a rule of its own, since a broadcast to a chat's channel
+    # reaches no one in particular and is not something a preference could turn off.
+    "member-joined-live": {
+        "model": "chat.Membership",
+        "on": ["created"],
         "realtime": {
             "channels": ["chats:{instance.chat_id}", "personal:#{instance.chat.admin_id}"],
             "data": "chat.notifications.member_payload",
@@ -167,4 +200,4 @@ NOTIFY_TASKS_RULES = {
     },
 }
 if not REALTIME:
-    del NOTIFY_TASKS_RULES["member-joined"]["realtime"]
+    del NOTIFY_TASKS_RULES["member-joined-live"]

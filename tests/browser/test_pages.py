@@ -70,9 +70,12 @@ def test_adding_a_member_emails_the_admin_and_shows_in_the_live_feed(
     screenshot(bob, "live-feed")
 
     alice.get_by_role("link", name="Delivery log").click()
-    email = alice.locator("li", has_text="“dave joined General”")
-    expect(email).to_contain_text("email to alice@chat.example: sent")
-    realtime = alice.locator("tr", has_text="“dave joined General”")
+    emails = alice.locator("tr", has_text="Hi Alice: dave joined General”")
+    expect(emails).to_contain_text("email to alice@chat.example: sent")
+    expect(emails).to_contain_text("email to dave@chat.example: sent")  # "Hi Dave, welcome…"
+    # The live feed's rule: the newest of General's, which dave's joining wrote last.
+    live = alice.locator("tr", has_text="member-joined-live (created)")
+    realtime = live.filter(has_text=f"realtime to {channel}:").first
     expect(realtime).to_contain_text(f"realtime to {channel}: sent")
     expect(realtime).to_contain_text(f"realtime to {personal}: sent")
     screenshot(alice, "delivery-log")

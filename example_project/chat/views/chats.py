@@ -6,12 +6,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from chat.forms import AddMemberForm
 from chat.models import Chat, Membership
 from chat.views.access import staff_required
 from django_notify_tasks.dashboard.reasons import short_reason
-from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.inbox import mark_read
+from django_notify_tasks.models import Delivery, InboxItem, Notification
 
 # The browser build of the npm package "centrifuge" (see STATICFILES_DIRS in settings).
 CENTRIFUGE_JS = "centrifuge/centrifuge.js"
@@ -51,6 +53,7 @@ def chat_detail(request, pk):
             Membership.objects.create(chat=chat, user=user)
         messages.success(request, added_message(user, chat))
         return redirect("chat-detail", pk=chat.pk)
+    mark_chat_read(request.user, chat)  # before the bell in the header counts them
     memberships = chat.membership_set.select_related("user").order_by("joined_at")
     context = {
         "chat": chat,
@@ -63,9 +66,19 @@ def chat_detail(request, pk):
     return render(request, "chat/chat_detail.html", context)
 
 
+def mark_chat_read(user, chat) -> None:
+    """The user's unread inbox items about this chat (their url is its page) are read now;
+    mark_read() publishes the new count to the user's other pages."""
+    url = reverse("chat-detail", args=[chat.pk])
+    unread = InboxItem.objects.filter(user=user, url=url, read_at__isnull=True)
+    ids = list(unread.values_list("pk", flat=True))
+    if ids:
+        mark_read(user, ids)
+
+
 def added_message(user, chat) -> str:
     """What adding a member set going, and no more: the sends happen later, in the worker."""
-    queued = f"Added {user}; an email to {chat.admin} is queued"
+    queued = f"Added {user}; emails to {chat.admin} and {user} are queued"
     if not settings.NOTIFY_TASKS_CENTRIFUGO_API_URL:
         return f"{queued}. Realtime is off in this demo, so no live feed is notified."
     return (

@@ -59,7 +59,11 @@ class Command(BaseCommand):
     def user(self, name):
         User = get_user_model()
         user, created = User.objects.get_or_create(
-            username=name, defaults={"email": f"{name}@{demo_data.EMAIL_DOMAIN}"}
+            username=name,
+            defaults={
+                "email": f"{name}@{demo_data.EMAIL_DOMAIN}",
+                "first_name": demo_data.FIRST_NAMES[name],
+            },
         )
         if created:
             user.set_password(demo_data.PASSWORD)

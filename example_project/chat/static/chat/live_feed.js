@@ -1,6 +1,6 @@
 // The chat page's live notification feed: connects to Centrifugo through the package's realtime.js (tokens
 // from django-notify-tasks' endpoints), subscribes to the chat's channel and to the user's
-// personal channel, and lists each publication's `text`.
+// personal channel, and lists each publication's `text`; keeps the header's bell current.
 (function () {
   "use strict";
 
@@ -21,6 +21,9 @@
   const wsUrl = config.wsUrl;
 
   function append(channel, data) {
+    if (data && data.type === "notify_tasks.inbox") {
+      return; // the bell's count, not a feed message (inbox.follow below shows it)
+    }
     const item = document.createElement("li");
     const text = data && typeof data.text === "string" ? data.text : JSON.stringify(data);
     item.textContent = new Date().toLocaleTimeString() + " " + text + " ";
@@ -70,6 +73,9 @@
         append(channel, {text: "some messages were missed while away: reload the page to see them"});
       }
     });
+  }
+  if (config.personalChannel) {
+    NotifyTasksRealtime.inbox.follow(client, config); // the header's bell, on the same subscription
   }
   client.connect();
 })();
