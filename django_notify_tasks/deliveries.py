@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -89,11 +89,11 @@ def claim_waiting(channel: str, using: str, limit: int) -> list[Delivery]:
     return claim(ids, channel, using, takeable=pending) if ids else []
 
 
-def left_unsent(notification_id: int, using: str) -> dict[str, list[int]]:
-    """A notification's deliveries that no live run is sending and none is waiting to retry:
-    what a run killed after processing it left behind, by channel."""
+def left_unsent(notification_ids: Collection[int], using: str) -> dict[str, list[int]]:
+    """The notifications' deliveries that no live run is sending and none is waiting to
+    retry: what a run killed after processing them left behind, by channel."""
     rows = Delivery.objects.using(using).filter(
-        Q(status=Delivery.Status.PENDING) | claim_expired(), notification_id=notification_id
+        Q(status=Delivery.Status.PENDING) | claim_expired(), notification_id__in=notification_ids
     )
     return ids_by_channel(rows)
 

@@ -19,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS
 from kombu.pools import ProducerPool
 
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.models import Notification
 from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ PUBLISH_RETRY_POLICY = {
 }
 
 
-def time_limits() -> dict[str, float]:
+def time_limits() -> dict[str, Any]:
     """The task time limits from settings, for each call (read live, like every setting)."""
     return {
         "soft_time_limit": app_settings.soft_time_limit,
@@ -46,11 +47,18 @@ PROCESS_NOTIFICATION = "django_notify_tasks.process_notification"
 
 
 def enqueue(
-    task_name: str, args: Sequence[Any], using: str = DEFAULT_DB_ALIAS, **options: Any
+    task_name: str,
+    args: Sequence[Any],
+    using: str = DEFAULT_DB_ALIAS,
+    *,
+    also: Sequence[int] = (),
+    **options: Any,
 ) -> bool:
-    """Send the task ``task_name`` with ids as arguments; log and return False when the
-    broker refuses."""
-    kwargs = {} if using == DEFAULT_DB_ALIAS else {"using": using}
+    """Send the task ``task_name`` with ids as arguments (``also``: more ids a processing run
+    takes as its own); log and return False when the broker refuses."""
+    kwargs: dict[str, Any] = {} if using == DEFAULT_DB_ALIAS else {"using": using}
+    if also:
+        kwargs["also"] = list(also)
     if app_settings.queue:
         options.setdefault("queue", app_settings.queue)
     try:
@@ -141,17 +149,32 @@ def enqueue_notifications(notification_ids: Sequence[int], using: str = DEFAULT_
     enqueue_runs(notification_ids, using, per_run=NOTIFICATIONS_PER_RUN)
 
 
-def enqueue_runs(notification_ids: Sequence[int], using: str, per_run: int) -> list[int]:
-    """Queue one ``process_notification`` per ``per_run`` ids, with the first of each group
-    as its own; stop at the first broker failure and return the ids handed over.
+def requeue(notification_ids: Sequence[int], using: str) -> None:
+    """Queue runs for rows that waited (given back by a run, or found by the sweeper): one
+    that a run stopped on before in a task of its own (runs never take it along, and it
+    may stop its run again), the others in batches."""
+    interrupted = set(
+        Notification.objects.using(using)
+        .filter(pk__in=notification_ids, attempts__gt=0)
+        .values_list("pk", flat=True)
+    )
+    for notification_id in sorted(interrupted):
+        enqueue_notifications([notification_id], using)
+    enqueue_notifications([pk for pk in notification_ids if pk not in interrupted], using)
 
-    A run takes its own row and the oldest other waiting ones (``processing``): for ids
-    handed over oldest first, the rest of its group. One task per batch, not per row, keeps
-    a backlog's queue short: behind a row's own task, a re-sent or retried task no longer
-    waits for thousands that would find their rows done.
+
+def enqueue_runs(notification_ids: Sequence[int], using: str, per_run: int) -> list[int]:
+    """Queue one ``process_notification`` per ``per_run`` ids, each group the run's own
+    rows; stop at the first broker failure and return the ids handed over.
+
+    One task per batch, not per row, keeps a backlog's queue short: behind a row's own
+    task, a re-sent or retried task no longer waits for thousands that would find their
+    rows done. Every row is in one task's own group, so none depends on another run having
+    room to take it along.
     """
     for start in range(0, len(notification_ids), per_run):
-        if not enqueue(PROCESS_NOTIFICATION, (notification_ids[start],), using, **time_limits()):
+        first, *also = notification_ids[start : start + per_run]
+        if not enqueue(PROCESS_NOTIFICATION, (first,), using, also=also, **time_limits()):
             left = len(notification_ids) - start - 1
             if left:  # the failure above named the first of them
                 logger.warning("%d more notification(s) stay pending until then.", left)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Case, F, PositiveSmallIntegerField, Q, When
@@ -36,9 +36,12 @@ def claimable() -> Q:
     return Q(status=Notification.Status.PENDING) & unclaimed
 
 
-def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, list[Notification]]:
-    """Take up to ``limit`` claimable rows: ``notification_id`` first, then the oldest others
-    that no run was interrupted on (with ``limit`` 1, only ``notification_id``).
+def claim_pending(
+    notification_id: int, using: str, limit: int, also: Sequence[int] = ()
+) -> tuple[str, list[Notification]]:
+    """Take up to ``limit`` claimable rows: ``notification_id`` and ``also`` first (the run's
+    own), then the oldest others that no run was interrupted on (with ``limit`` 1, only
+    ``notification_id``).
 
     The claim is one conditional UPDATE, so of two runs racing for a row one gets it. On
     databases with ``SKIP LOCKED`` (PostgreSQL, MariaDB 10.6+, MySQL 8) the rows are chosen
@@ -51,19 +54,19 @@ def claim_pending(notification_id: int, using: str, limit: int) -> tuple[str, li
     # Elsewhere (SQLite) the choice and the claim are statements in autocommit: a
     # transaction would only widen SQLite's lock, and the UPDATE re-checks each row anyway.
     with transaction.atomic(using=using) if skip_locked else contextlib.nullcontext():
-        ids = choose(notification_id, using, limit, skip_locked)
+        ids = choose([notification_id, *also], using, limit, skip_locked)
         claimed = ids and rows.filter(claimable(), pk__in=ids).update(
             claim_token=token, claimed_at=Now(), attempts=F("attempts") + 1
         )
     if not claimed:
         return token, []
     batch = rows.filter(claim_token=token, status=Notification.Status.PENDING)
-    own = sorted(batch, key=lambda row: (row.pk != notification_id, row.pk))
+    own = sorted(batch, key=lambda row: (row.pk != notification_id, row.pk not in also, row.pk))
     return token, _without_worn_out(token, own, using)
 
 
-def choose(notification_id: int, using: str, limit: int, skip_locked: bool) -> list[int]:
-    """The ids to claim, locked (``skip_locked``) in the caller's transaction: the own row,
+def choose(own_ids: Sequence[int], using: str, limit: int, skip_locked: bool) -> list[int]:
+    """The ids to claim, locked (``skip_locked``) in the caller's transaction: the own rows,
     then the oldest others in the order of an index.
 
     Two statements, not one ``ORDER BY <own row first>``: that order needs a sort, and
@@ -75,10 +78,10 @@ def choose(notification_id: int, using: str, limit: int, skip_locked: bool) -> l
     chosen = Notification.objects.using(using).filter(claimable())
     if skip_locked:
         chosen = chosen.select_for_update(skip_locked=True)
-    own = list(chosen.filter(pk=notification_id).values_list("pk", flat=True))
-    if limit <= 1:
+    own = list(chosen.filter(pk__in=own_ids[:limit]).order_by("pk").values_list("pk", flat=True))
+    if limit <= len(own_ids):  # with limit 1 (one notification), only its own row
         return own
-    others = chosen.filter(attempts=0).exclude(pk=notification_id).order_by("created_at", "pk")
+    others = chosen.filter(attempts=0).exclude(pk__in=own_ids).order_by("created_at", "pk")
     return own + list(others.values_list("pk", flat=True)[: limit - len(own)])
 
 

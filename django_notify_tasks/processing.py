@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -64,7 +65,10 @@ def time_budget() -> float:
 
 
 def process_pending(
-    notification_id: int, using: str, limit: int = NOTIFICATIONS_PER_RUN
+    notification_id: int,
+    using: str,
+    limit: int = NOTIFICATIONS_PER_RUN,
+    also: Sequence[int] = (),
 ) -> dict[str, list[int]]:
     """Create the deliveries of up to ``limit`` pending notifications, ``notification_id``
     first, then the oldest others; return the pending delivery ids by channel.
@@ -86,7 +90,7 @@ def process_pending(
     in one notification's user code leaves it pending, and only a batch in which every
     notification hit one (the database is down) ends the run with that error.
     """
-    token, batch = claim_pending(notification_id, using, limit)
+    token, batch = claim_pending(notification_id, using, limit, also)
     if not batch:
         return {}  # processed (a redelivered or re-swept task), cancelled, or taken by another
     run = _Run(batch, using)
@@ -149,7 +153,7 @@ def _give_back(token: str, using: str, not_started: list[int]) -> None:
     released = release(token, using, not_started)
     if released:
         # Looked up at call time, so django_notify_tasks.testing can stand in for the broker.
-        dispatch.enqueue_notifications(released[:1], using)  # one run takes the rest along
+        dispatch.requeue(released, using)
 
 
 def _pending_deliveries(done: list[int], using: str) -> dict[str, list[int]]:

@@ -28,7 +28,9 @@ else:
     AnyTask = Any
 
 
-def process_and_send(notification_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
+def process_and_send(
+    notification_id: int, using: str = DEFAULT_DB_ALIAS, also: Sequence[int] = ()
+) -> None:
     """Create the deliveries of this and other waiting notifications, and send them.
 
     The run sends the first batch of each channel itself, so a message does not wait for
@@ -37,11 +39,12 @@ def process_and_send(notification_id: int, using: str = DEFAULT_DB_ALIAS) -> Non
     channels not started go to their own tasks, before the hard limit.
     """
     try:
-        pending, out_of_time = processing.process_pending(notification_id, using), False
+        pending = processing.process_pending(notification_id, using, also=also)
+        out_of_time = False
     except processing.OutOfTime as stopped:  # what it decided goes to the channels' tasks
         pending, out_of_time = stopped.pending, True
     if not pending and not out_of_time:  # a redelivered task finishes what a dead run left
-        pending = deliveries.left_unsent(notification_id, using)
+        pending = deliveries.left_unsent([notification_id, *also], using)
     failed: dict[int, str] = {}
     for channel in all_channels():
         ids = pending.get(channel.name, [])
@@ -132,7 +135,7 @@ def finish(task: AnyTask, outcome: deliveries.Outcome, channel_name: str, using:
             args=get_channel(channel_name).task_args(outcome.retry),
             kwargs={} if using == DEFAULT_DB_ALIAS else {"using": using},
             countdown=retry_countdown(outcome),
-            **time_limits(),  # type: ignore[arg-type]  # Celery takes floats; its stubs say int
+            **time_limits(),
         )
     queue_retries(outcome, channel_name, using)  # beside a failure: in a task of their own
     if outcome.failed:

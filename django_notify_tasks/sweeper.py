@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_notify_tasks.channels import all_channels
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.deliveries import claim_expired
-from django_notify_tasks.dispatch import enqueue_notifications, enqueue_runs
+from django_notify_tasks.dispatch import requeue
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.sending import queue_deliveries
 
@@ -57,14 +57,7 @@ def stale_delivery_ids(
 def redispatch_stale(using: str = DEFAULT_DB_ALIAS) -> dict[str, int]:
     """Queue again what an outage held back; how many of each kind, by channel name."""
     notification_ids = stale_notification_ids(using)
-    # A row a run stopped on goes alone (runs never take it along); the others, in batches.
-    interrupted = set(
-        Notification.objects.using(using)
-        .filter(pk__in=notification_ids, attempts__gt=0)
-        .values_list("pk", flat=True)
-    )
-    enqueue_runs([pk for pk in notification_ids if pk in interrupted], using, per_run=1)
-    enqueue_notifications([pk for pk in notification_ids if pk not in interrupted], using)
+    requeue(notification_ids, using)
     counts = {"notifications": len(notification_ids)}
     for channel in all_channels():
         ids = stale_delivery_ids(channel.name, using)

@@ -27,9 +27,12 @@ else:
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def process_notification(notification_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
-    """Create the deliveries of this and other waiting notifications, and send them."""
-    sending.process_and_send(notification_id, using)
+def process_notification(
+    notification_id: int, using: str = DEFAULT_DB_ALIAS, also: list[int] | None = None
+) -> None:
+    """Create the deliveries of this notification (and ``also`` these), and of other waiting
+    ones, and send them."""
+    sending.process_and_send(notification_id, using, also or ())
 
 
 @shared_task(

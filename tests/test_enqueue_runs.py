@@ -9,6 +9,7 @@ import pytest
 from django.db import transaction
 
 from django_notify_tasks import dispatch, notify_bulk
+from django_notify_tasks.notification_claims import claim_pending
 from tests.testapp.models import Chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,13 +32,29 @@ def test_a_bulk_of_120_is_queued_as_three_runs(settings: Any, chat: Chat, sent_t
 
 
 def test_a_broker_failure_hands_over_the_groups_before_it(monkeypatch: Any) -> None:
-    published: list[int] = []
+    published: list[list[int]] = []
 
-    def enqueue(task: str, args: tuple[int, ...], using: str, **options: Any) -> bool:
-        published.append(args[0])
+    def enqueue(
+        task: str, args: tuple[int, ...], using: str, *, also: Any, **options: Any
+    ) -> bool:
+        published.append([args[0], *also])
         return len(published) < 3  # the third publish fails
 
     monkeypatch.setattr(dispatch, "enqueue", enqueue)
     ids = list(range(1, 131))
     assert dispatch.enqueue_runs(ids, "default", per_run=50) == ids[:100]
-    assert published == [1, 51, 101]
+    # Each task carries its whole group as the run's own rows.
+    assert published == [ids[:50], ids[50:100], ids[100:]]
+
+
+def test_a_run_takes_its_whole_group_before_older_waiting_rows(settings: Any, chat: Chat) -> None:
+    """Every row handed over is in one task's own group: none waits for another run to have
+    room to take it along (on SQLite two runs may choose the same oldest rows, and one of
+    them then claims none of them)."""
+    settings.NOTIFY_TASKS_RULES = {"ping": {
+        "model": "testapp.Chat", "on": ["created"],
+        "email": {"to": ["admin.email"], "subject": "s", "body": "b"},
+    }}  # fmt: skip
+    ids = notify_bulk("ping", [chat] * 6)
+    _token, batch = claim_pending(ids[3], "default", 4, also=ids[4:])
+    assert [row.pk for row in batch] == [ids[3], ids[4], ids[5], ids[0]]
