@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_notify_tasks.dashboard import queries, rolled
 from django_notify_tasks.dashboard.periods import CHOICES, dashboard_period
 from django_notify_tasks.dashboard.rollup import hour_of, roll_up
-from django_notify_tasks.models import Delivery, HourlyCount, HourlyDelay, RolledHour
+from django_notify_tasks.models import DailyDelay, Delivery, HourlyCount, HourlyDelay, RolledHour
 from django_notify_tasks.reports import purge_old
 from tests.support.dashboard_data import delivery_at
 
@@ -155,7 +155,7 @@ def test_the_query_count_does_not_grow_with_rolled_or_changed_rows() -> None:
         status="failed", updated_at=timezone.now()
     )  # changed after they were rolled: read from the log
     assert len(rolled.split(dashboard_period("30d", now)).changed) > 100
-    assert queries_of_one_load() == few == 8
+    assert queries_of_one_load() == few == 9
 
 
 def test_a_cancel_from_the_admin_after_the_rollup_is_counted_as_cancelled() -> None:
@@ -172,3 +172,15 @@ def test_a_cancel_from_the_admin_after_the_rollup_is_counted_as_cancelled() -> N
 
     for key in CHOICES:
         assert on_the_dashboard(key, now) == from_the_log(key, now), key
+
+
+def test_rolled_rows_past_the_longest_period_and_the_retention_are_deleted() -> None:
+    now = timezone.now()
+    history(now, days=2)
+    roll_up(now)
+    assert HourlyCount.objects.exists() and DailyDelay.objects.exists()
+
+    roll_up(now + timedelta(days=40))  # every delivery is now older than 31 days
+
+    assert not HourlyCount.objects.exists() and not DailyDelay.objects.exists()
+    assert not RolledHour.objects.filter(hour__lt=now + timedelta(days=8)).exists()

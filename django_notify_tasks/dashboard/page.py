@@ -38,7 +38,7 @@ class Dashboard:
 
 
 def build_dashboard(period: DashboardPeriod) -> Dashboard:
-    """Every figure of the page: nine queries (rolled.py) and the user-count file's end."""
+    """Every figure of the page: ten queries (rolled.py) and the user-count file's end."""
     where = rolled.split(period)
     live = queries.bucket_counts(where.live_rows(), period.unit)
     counts = rolled.counts(where, live)

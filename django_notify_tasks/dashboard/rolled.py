@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
@@ -17,7 +18,13 @@ from django.utils import timezone
 from django_notify_tasks.dashboard import queries, rollup
 from django_notify_tasks.dashboard.periods import DashboardPeriod
 from django_notify_tasks.dashboard.sql import TimeBucket
-from django_notify_tasks.models import Delivery, HourlyCount, HourlyDelay, HourlyFailure
+from django_notify_tasks.models import (
+    DailyDelay,
+    Delivery,
+    HourlyCount,
+    HourlyDelay,
+    HourlyFailure,
+)
 
 
 @dataclass(frozen=True)
@@ -30,16 +37,58 @@ class Split:
     changed: list[datetime] = field(default_factory=list)
 
     def live_rows(self) -> QuerySet[Delivery]:
-        wanted = Q(created_at__gte=self.live_from)
-        for hour in self.changed:
-            wanted |= Q(created_at__gte=hour, created_at__lt=hour + rollup.ONE_HOUR)
-        return queries.created_in(self.period).filter(wanted)
+        """The deliveries of the hours not rolled and of the changed ones: ranges of
+        ``created_at`` joined by OR, each one an index range (no outer range around them,
+        which the planners would scan instead)."""
+        ranges = [(hour, hour + rollup.ONE_HOUR) for hour in self.changed]
+        return Delivery.objects.filter(within([*ranges, (self.live_from, self.period.end)]))
 
-    def rolled(self, model: Any) -> QuerySet[Any]:
-        rows: QuerySet[Any] = model.objects.filter(
-            hour__gte=self.period.start, hour__lt=self.live_from
-        )
+    def rolled(self, model: Any, ranges: list[Range] | None = None) -> QuerySet[Any]:
+        """The rolled rows of ``model`` in ``ranges`` (default: the rolled part), but the
+        changed hours."""
+        ranges = [(self.period.start, self.live_from)] if ranges is None else ranges
+        rows: QuerySet[Any] = model.objects.filter(within(ranges, "hour"))
         return rows.exclude(hour__in=self.changed) if self.changed else rows
+
+    def whole_days(self) -> list[datetime]:
+        """The days of the rolled part with no changed hour: their delays are summed."""
+        first = rollup.day_of(self.period.start)
+        if first < self.period.start:
+            first += rollup.ONE_DAY
+        changed = {rollup.day_of(hour) for hour in self.changed}
+        days = []
+        while first + rollup.ONE_DAY <= self.live_from:
+            if first not in changed:
+                days.append(first)
+            first += rollup.ONE_DAY
+        return days
+
+    def hours_outside(self, days: list[datetime]) -> list[Range]:
+        """The rolled part less ``days``, as ranges."""
+        ranges, start = [], self.period.start
+        for day in days:
+            ranges.append((start, day))
+            start = day + rollup.ONE_DAY
+        return [*ranges, (start, self.live_from)]
+
+
+Range = tuple[datetime, datetime]
+NEVER = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)  # an empty range still makes a query
+
+
+def within(ranges: list[Range], name: str = "created_at") -> Q:
+    """``start <= name < end`` for any of the ranges, merged where they touch (an empty
+    range if none is left)."""
+    wanted: list[Range] = []
+    for start, end in sorted(r for r in ranges if r[0] < r[1]):
+        if wanted and start <= wanted[-1][1]:  # touching or overlapping: one range
+            wanted[-1] = (wanted[-1][0], max(end, wanted[-1][1]))
+        else:
+            wanted.append((start, end))
+    found = Q()
+    for start, end in wanted or [(NEVER, NEVER)]:
+        found |= Q(**{f"{name}__gte": start, f"{name}__lt": end})
+    return found
 
 
 def split(period: DashboardPeriod) -> Split:
@@ -86,14 +135,13 @@ def delay_histograms(split: Split, every: int = 1) -> dict[queries.Group, dict[i
     """Every rolled delay, and the live ones of one notification in ``every``."""
     live = queries.delay_counts(split.live_rows(), every=every)
     found = Counter({key[1:]: count for key, count in live.items()})
-    rolled = (
-        split.rolled(HourlyDelay)
-        .values_list("rule", "channel", "bucket")
-        .annotate(total=Sum("count"))
-        .order_by()
-    )
-    for rule, channel, bucket, total in rolled:
-        found[(rule, channel, bucket)] += total
+    days = split.whole_days()
+    daily = DailyDelay.objects.filter(within([(d, d + rollup.ONE_DAY) for d in days], "day"))
+    hourly = split.rolled(HourlyDelay, split.hours_outside(days))
+    for rows in (daily, hourly):
+        summed = rows.values_list("rule", "channel", "bucket").annotate(total=Sum("count"))
+        for rule, channel, bucket, total in summed.order_by():
+            found[(rule, channel, bucket)] += total
     histograms: dict[queries.Group, dict[int, int]] = {}
     for (rule, channel, bucket), count in found.items():
         histograms.setdefault((rule, channel), {})[bucket] = count

@@ -16,14 +16,15 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.dashboard import queries
 from django_notify_tasks.dashboard.periods import KEY_FORMAT
-from django_notify_tasks.dashboard.sql import HOUR, TimeBucket
+from django_notify_tasks.dashboard.sql import DAY, HOUR, TimeBucket
 from django_notify_tasks.models import (
+    DailyDelay,
     Delivery,
     HourlyCount,
     HourlyDelay,
@@ -31,7 +32,7 @@ from django_notify_tasks.models import (
     RolledHour,
 )
 
-ONE_HOUR = timedelta(hours=1)
+ONE_HOUR, ONE_DAY = timedelta(hours=1), timedelta(days=1)
 # Hours recomputed by one statement of each kind (and one transaction).
 CHUNK_HOURS = 24
 # A delivery updated this long before a run began may not have been visible to it (a
@@ -45,9 +46,13 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
-def parse_hour(key: str) -> datetime:
-    """The start of an hour as ``sql.TimeBucket`` names it (``2026-12-04 17``)."""
-    return datetime.strptime(key, KEY_FORMAT[HOUR]).replace(tzinfo=dt_timezone.utc)
+def parse_hour(key: str, unit: str = HOUR) -> datetime:
+    """The start of an hour (or day) as ``sql.TimeBucket`` names it (``2026-12-04 17``)."""
+    return datetime.strptime(key, KEY_FORMAT[unit]).replace(tzinfo=dt_timezone.utc)
+
+
+def day_of(moment: datetime) -> datetime:
+    return hour_of(moment).replace(hour=0)
 
 
 def frozen_before(now: datetime) -> datetime:
@@ -55,12 +60,17 @@ def frozen_before(now: datetime) -> datetime:
     return hour_of(now - timedelta(days=app_settings.retention_days))
 
 
+def kept_from(now: datetime) -> datetime:
+    """Rolled rows older than this are deleted: the dashboard's longest period, or the
+    retention if that is longer."""
+    return day_of(now - timedelta(days=max(app_settings.retention_days, OLDEST_SHOWN_DAYS)))
+
+
 def first_hour(now: datetime) -> datetime:
-    """Where the first run starts: the oldest delivery, or the oldest hour the dashboard
-    or the retention keeps if that is later (unfinished rows are never purged)."""
+    """Where the first run starts: the oldest delivery, or where the rolled rows are kept
+    from if that is later (unfinished rows are never purged)."""
     first = Delivery.objects.aggregate(first=Min("created_at"))["first"]
-    kept = timedelta(days=max(app_settings.retention_days, OLDEST_SHOWN_DAYS))
-    return max(hour_of(first or now), hour_of(now - kept))
+    return max(hour_of(first or now), kept_from(now))
 
 
 def state() -> tuple[datetime | None, datetime | None]:
@@ -95,7 +105,15 @@ def roll_up(now: datetime | None = None) -> int:
         hour += ONE_HOUR
     for chunk in chunks(sorted(hours)):
         roll_hours(chunk, started)
+    forget_before(kept_from(now))
     return len(hours)
+
+
+def forget_before(moment: datetime) -> None:
+    """Delete the rolled rows of the hours (and days) before ``moment``."""
+    for model in ROLLED_UP:
+        model.objects.filter(hour__lt=moment).delete()
+    DailyDelay.objects.filter(day__lt=moment).delete()
 
 
 def chunks(hours: list[datetime]) -> Iterator[list[datetime]]:
@@ -128,8 +146,24 @@ def roll_hours(hours: list[datetime], started: datetime) -> None:
             HourlyDelay.objects.bulk_create(
                 counted(delays, HourlyDelay, "rule", "channel", "bucket")
             )
+            sum_days(day_of(hours[0]), day_of(hours[-1]) + ONE_DAY)
     except IntegrityError:
         pass  # another run rolled these hours at the same time: its rows stand
+
+
+def sum_days(start: datetime, end: datetime) -> None:
+    """DailyDelay of the days in ``[start, end)`` again, from their HourlyDelay rows."""
+    found = (
+        HourlyDelay.objects.filter(hour__gte=start, hour__lt=end)
+        .values_list(TimeBucket("hour", DAY), "rule", "channel", "bucket")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    DailyDelay.objects.filter(day__gte=start, day__lt=end).delete()
+    DailyDelay.objects.bulk_create(
+        DailyDelay(day=parse_hour(day, DAY), rule=rule, channel=channel, bucket=bucket, count=n)
+        for day, rule, channel, bucket, n in found
+    )
 
 
 def counted(found: dict, model: type, *names: str) -> Iterable:  # type: ignore[type-arg]

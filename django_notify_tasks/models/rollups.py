@@ -88,3 +88,25 @@ class HourlyDelay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 {self.rule} {self.channel} {self.bucket}: {self.count}"
+
+
+class DailyDelay(models.Model):
+    """HourlyDelay summed per day (UTC), so a month's delays are 30 days of rows."""
+
+    day = models.DateTimeField(_("day"))
+    rule = models.CharField(_("rule"), max_length=100)
+    channel = models.CharField(_("channel"), max_length=20)
+    bucket = models.IntegerField(_("delay bucket"))
+    count = models.PositiveIntegerField(_("deliveries"))
+
+    class Meta:
+        verbose_name = _("daily delay count")
+        verbose_name_plural = _("daily delay counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "rule", "channel", "bucket"], name="notify_tasks_daily_delay"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.rule} {self.channel} {self.bucket}: {self.count}"
