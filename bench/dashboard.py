@@ -4,10 +4,14 @@ Fills a database in bulk (SQLite: a file, executemany in large batches; PostgreS
 throwaway cluster from tests/support/postgres.py, COPY), with notifications of five rules
 spread over the last 30 days, two deliveries each (email and realtime), most sent after a
 delay of a few seconds, some failed with errors that differ in their details, a few
-pending or retrying. Then it loads the page as a staff user through Django's test client,
-once to warm up and --loads times per period, and prints the median and the range, with
-the time of each of the page's queries in the median load. Each database runs in a
-process of its own.
+pending or retrying. Then it rolls the log up as the beat entry does (roll_up_deliveries:
+the first run, 30 days, as of an hour ago; again, nothing due; as of now, one new hour)
+and times each. Then it loads the page as a staff user through Django's test client, once
+to warm up and --loads times per period, alternating two ways of reading: "log", every
+figure from the delivery log (the page without any rollup), and "rollup", the page as it
+ships; it prints the median and the range of each, the time of each query in the median
+load, and checks that both give the same totals. Each database runs in a process of its
+own.
 
     .venv/bin/python bench/dashboard.py [--rows 1000000] [--loads 7] [--db sqlite postgresql]
 """
@@ -43,6 +47,7 @@ ERRORS = [
     "gave up after 9 attempts: TimeoutError: timed out",
 ]
 PERIODS = ("24h", "7d", "30d")
+WAYS = ("log", "rollup")
 DAYS = 30
 BATCH = 50_000
 
@@ -147,35 +152,87 @@ def copy_rows(table: str, columns: list[str], rows: list[list[Any]]) -> None:
             copy.write_row(row)
 
 
-def measure(db: str, rows: int, loads: int) -> dict[str, Any]:
-    from django.contrib.auth import get_user_model
+def roll_up_timed() -> dict[str, float]:
+    """The rollup as beat runs it: the first run, a run with nothing due, an hour later."""
+    from django.utils import timezone
+
+    from django_notify_tasks.dashboard.rollup import roll_up
+
+    found = {}
+    for name, offset in (("first", -1), ("again", -1), ("an hour later", 0)):
+        started = time.perf_counter()
+        hours = roll_up(timezone.now() + timedelta(hours=offset))
+        found[f"{name} ({hours} hours)"] = time.perf_counter() - started
+    return found
+
+
+@contextlib.contextmanager
+def reading(way: str) -> Iterator[None]:
+    """Reading "log": every hour from the log, as the page did before the rollup."""
+    from django_notify_tasks.dashboard import rolled
+
+    if way == "rollup":
+        yield
+        return
+    split = rolled.split
+    rolled.split = lambda period: rolled.Split(period, period.start)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        rolled.split = split
+
+
+def load(client: Any, period: str, way: str) -> tuple[float, list[tuple[str, float]]]:
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from django_notify_tasks.dashboard import queries as dashboard_queries
+    with reading(way), CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        page = client.get("/notifications/dashboard/", {"period": period})
+        ms = (time.perf_counter() - started) * 1000
+    assert page.status_code == 200
+    return ms, [(q["sql"][:60], float(q["time"]) * 1000) for q in captured]
+
+
+def totals(period: str, way: str) -> dict[str, int]:
+    from django_notify_tasks.dashboard import queries, rolled
     from django_notify_tasks.dashboard.page import status_totals
     from django_notify_tasks.dashboard.periods import dashboard_period
 
+    with reading(way):
+        where = rolled.split(dashboard_period(period))
+        counts = rolled.counts(where, queries.bucket_counts(where.live_rows(), where.period.unit))
+    return status_totals(counts)
+
+
+def measure(db: str, rows: int, loads: int) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
     filled = fill(db, rows)
+    rollup = roll_up_timed()
     staff = get_user_model().objects.create_user("bench", is_staff=True)
     client = Client()
     client.force_login(staff)
-    found: dict[str, Any] = {"rows": rows, "fill_seconds": filled, "periods": {}}
+    found: dict[str, Any] = {"rows": rows, "fill_seconds": filled, "rollup": rollup}
+    found["periods"] = {}
     for period in PERIODS:
-        assert client.get("/notifications/dashboard/", {"period": period}).status_code == 200
-        times, queries = [], []
+        figures: dict[str, Any] = {}
+        for way in WAYS:
+            load(client, period, way)  # warm-up
+            figures[way] = {"ms": [], "queries": []}
         for _ in range(loads):
-            with CaptureQueriesContext(connection) as captured:
-                started = time.perf_counter()
-                page = client.get("/notifications/dashboard/", {"period": period})
-                times.append((time.perf_counter() - started) * 1000)
-            assert page.status_code == 200
-            queries.append([(q["sql"][:60], float(q["time"]) * 1000) for q in captured])
-        median_load = sorted(range(loads), key=times.__getitem__)[loads // 2]
-        counts = dashboard_queries.counts_over_time(dashboard_period(period))
-        found["periods"][period] = {"ms": times, "queries": queries[median_load],
-                                    "totals": status_totals(counts)}  # fmt: skip
+            for way in WAYS:  # alternating, so that the machine's load falls on both
+                ms, queries = load(client, period, way)
+                figures[way]["ms"].append(ms)
+                figures[way]["queries"].append(queries)
+        for way in WAYS:
+            times = figures[way]["ms"]
+            median_load = sorted(range(loads), key=times.__getitem__)[loads // 2]
+            figures[way]["queries"] = figures[way]["queries"][median_load]
+        figures["totals"] = totals(period, "rollup")
+        assert figures["totals"] == totals(period, "log"), period
+        found["periods"][period] = figures
     return found
 
 
@@ -202,16 +259,20 @@ def child(db: str, rows: int, loads: int) -> dict[str, Any]:
 
 def report(db: str, found: dict[str, Any], loads: int) -> None:
     print(f"\ndashboard on {db}: {found['rows']:,} deliveries over {DAYS} days "
-          f"(filled in {found['fill_seconds']:.0f} s); {loads} loads per period after one "
-          "to warm up")  # fmt: skip
+          f"(filled in {found['fill_seconds']:.0f} s); {loads} loads per period and way "
+          "after one to warm up, alternating")  # fmt: skip
+    for run, seconds in found["rollup"].items():
+        print(f"  roll_up_deliveries, {run}: {seconds:.2f} s")
     for period, figures in found["periods"].items():
-        times = figures["ms"]
-        print(f"  {period:>4}: median {statistics.median(times):6.0f} ms "
-              f"(range {min(times):.0f} to {max(times):.0f}), "
-              f"{figures['totals']['all']:,} deliveries in the period")  # fmt: skip
-        for sql, ms in figures["queries"]:
-            if ms >= 1:
-                print(f"          {ms:6.0f} ms  {sql}")
+        print(f"  {period:>4}: {figures['totals']['all']:,} deliveries in the period, "
+              "the same totals both ways")  # fmt: skip
+        for way in WAYS:
+            times = figures[way]["ms"]
+            print(f"    {way:>6}: median {statistics.median(times):6.0f} ms "
+                  f"(range {min(times):.0f} to {max(times):.0f})")  # fmt: skip
+            for sql, ms in figures[way]["queries"]:
+                if ms >= 1:
+                    print(f"            {ms:6.0f} ms  {sql}")
 
 
 def main() -> None:

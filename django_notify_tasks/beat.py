@@ -25,6 +25,10 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "task": "django_notify_tasks.send_digests",
         "schedule": 60.0,
     },
+    f"{ENTRY_PREFIX}roll-up-deliveries": {
+        "task": "django_notify_tasks.roll_up_deliveries",
+        "schedule": 300.0,
+    },
     f"{ENTRY_PREFIX}user-count-report": {
         "task": "django_notify_tasks.user_count_report",
         "schedule": 300.0,

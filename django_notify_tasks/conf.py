@@ -43,6 +43,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     REPORT_DIR: str | None = None
     BEAT_SCHEDULE: dict[str, Any] = {}
     RETENTION_DAYS = 30
+    DASHBOARD_SETTLE: float = 3600
     DIGEST_CHANNEL: str | None = "staff:digest"
     CHANNELS: list[str] = []
     RECIPIENT_LANGUAGE: str | None = None
@@ -143,6 +144,10 @@ class AppSettings:
     @property
     def retention_days(self) -> int:
         return self._get("RETENTION_DAYS", int)
+
+    @property
+    def dashboard_settle(self) -> float:
+        return self._get("DASHBOARD_SETTLE", float)
 
     @property
     def digest_channel(self) -> str | None:

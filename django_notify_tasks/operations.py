@@ -6,6 +6,7 @@ from functools import partial
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from django_notify_tasks.deliveries import ids_by_channel
 from django_notify_tasks.dispatch import enqueue_notifications
@@ -59,7 +60,9 @@ def resend(notifications: QuerySet[Notification]) -> int:
         unsent = Delivery.objects.using(using).filter(notification__in=ids, status__in=UNSENT)
         by_channel = ids_by_channel(unsent)
         queued = set(unsent.values_list("notification_id", flat=True)) | set(pending)
-        unsent.update(status=Delivery.Status.PENDING, attempts=0, error="")
+        unsent.update(
+            status=Delivery.Status.PENDING, attempts=0, error="", updated_at=timezone.now()
+        )
         transaction.on_commit(partial(enqueue_notifications, pending, using), using=using)
         for channel, delivery_ids in by_channel.items():
             transaction.on_commit(
@@ -78,5 +81,5 @@ def cancel(notifications: QuerySet[Notification]) -> int:
         ).update(status=Notification.Status.CANCELLED)
         Delivery.objects.using(using).filter(
             notification__in=ids, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING]
-        ).update(status=Delivery.Status.CANCELLED)
+        ).update(status=Delivery.Status.CANCELLED, updated_at=timezone.now())
     return len(ids)

@@ -113,6 +113,14 @@ def purge_old() -> int:
     return reports.purge_old()
 
 
+@shared_task(name="django_notify_tasks.roll_up_deliveries", ignore_result=True)
+def roll_up_deliveries() -> int:
+    """Roll settled and changed hours of the delivery log up for the dashboard."""
+    from django_notify_tasks.dashboard.rollup import roll_up
+
+    return roll_up()
+
+
 @shared_task(name="django_notify_tasks.send_digests", ignore_result=True)
 def send_digests(using: str = DEFAULT_DB_ALIAS) -> int:
     """Send each user's due digest (held rows: digest rules, mail past a throttle)."""

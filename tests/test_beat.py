@@ -21,12 +21,14 @@ def test_bundled_entries_and_their_timing() -> None:
     assert {name: entry["task"] for name, entry in schedule.items()} == {
         "notify-tasks-redispatch-stale": "django_notify_tasks.redispatch_stale",
         "notify-tasks-send-digests": "django_notify_tasks.send_digests",
+        "notify-tasks-roll-up-deliveries": "django_notify_tasks.roll_up_deliveries",
         "notify-tasks-user-count-report": "django_notify_tasks.user_count_report",
         "notify-tasks-activity-digest": "django_notify_tasks.activity_digest",
         "notify-tasks-purge-old": "django_notify_tasks.purge_old",
     }
     assert schedule["notify-tasks-redispatch-stale"]["schedule"] == 60.0
     assert schedule["notify-tasks-send-digests"]["schedule"] == 60.0
+    assert schedule["notify-tasks-roll-up-deliveries"]["schedule"] == 300.0
     assert schedule[USER_COUNTS]["schedule"] == 300.0
     assert schedule["notify-tasks-activity-digest"]["schedule"] == crontab(hour=6, minute=0)
     assert isinstance(schedule["notify-tasks-purge-old"]["schedule"], crontab)
@@ -75,6 +77,7 @@ def test_install_adds_the_schedule_to_a_real_app_on_finalize(settings: Any) -> N
         "host-task",
         "notify-tasks-redispatch-stale",
         "notify-tasks-send-digests",
+        "notify-tasks-roll-up-deliveries",
         "notify-tasks-user-count-report",
         "notify-tasks-activity-digest",
     }

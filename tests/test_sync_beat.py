@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db
 
 STALE = "notify-tasks-redispatch-stale"
 SEND_DIGESTS = "notify-tasks-send-digests"
+ROLL_UP = "notify-tasks-roll-up-deliveries"
 USER_COUNTS = "notify-tasks-user-count-report"
 PURGE = "notify-tasks-purge-old"
 DIGEST = "notify-tasks-activity-digest"
@@ -51,6 +52,7 @@ def test_sync_creates_a_row_for_every_bundled_entry() -> None:
     assert {name: task.task for name, task in tasks.items()} == {
         STALE: "django_notify_tasks.redispatch_stale",
         SEND_DIGESTS: "django_notify_tasks.send_digests",
+        ROLL_UP: "django_notify_tasks.roll_up_deliveries",
         USER_COUNTS: "django_notify_tasks.user_count_report",
         DIGEST: "django_notify_tasks.activity_digest",
         PURGE: "django_notify_tasks.purge_old",
@@ -69,7 +71,7 @@ def test_sync_creates_a_row_for_every_bundled_entry() -> None:
     )
     assert all(task.enabled for task in tasks.values())
     assert f"created       {USER_COUNTS}: every 5 minutes" in output
-    assert output.splitlines()[-1] == "5 created, 0 updated, 0 deleted, 0 unchanged."
+    assert output.splitlines()[-1] == "6 created, 0 updated, 0 deleted, 0 unchanged."
 
 
 def test_running_twice_gives_the_same_rows() -> None:
@@ -77,7 +79,7 @@ def test_running_twice_gives_the_same_rows() -> None:
     first = rows(), IntervalSchedule.objects.count(), CrontabSchedule.objects.count()
     output = sync()
     assert (rows(), IntervalSchedule.objects.count(), CrontabSchedule.objects.count()) == first
-    assert output.splitlines()[-1] == "0 created, 0 updated, 0 deleted, 5 unchanged."
+    assert output.splitlines()[-1] == "0 created, 0 updated, 0 deleted, 6 unchanged."
 
 
 def test_existing_schedule_rows_are_reused() -> None:
@@ -127,7 +129,7 @@ def test_only_its_own_stale_rows_are_deleted(settings: Any) -> None:
     PeriodicTask.objects.create(name="notify-tasks-old-entry", task="x.y", interval=hourly)
     settings.NOTIFY_TASKS_BEAT_SCHEDULE = {PURGE: None}
     output = sync()
-    assert set(rows()) == {STALE, SEND_DIGESTS, USER_COUNTS, DIGEST, "host-purge"}
+    assert set(rows()) == {STALE, SEND_DIGESTS, ROLL_UP, USER_COUNTS, DIGEST, "host-purge"}
     assert rows()["host-purge"] == (host.pk, host.task, hourly.pk, None, True)
     assert PeriodicTask.objects.get(name="host-purge").queue == "host"
     assert "deleted       notify-tasks-old-entry" in output
@@ -157,7 +159,7 @@ def test_entries_added_in_settings_are_synced_with_their_options(settings: Any) 
     assert (task.crontab.hour, task.crontab.minute) == ("1,13", "0")
     report = PeriodicTask.objects.get(name=USER_COUNTS)
     assert (report.crontab.minute, report.expire_seconds) == ("*/15", 600)
-    assert sync().splitlines()[-1] == "0 created, 0 updated, 0 deleted, 6 unchanged."
+    assert sync().splitlines()[-1] == "0 created, 0 updated, 0 deleted, 7 unchanged."
     entries = database_scheduler().all_as_schedule()
     assert entries[USER_COUNTS].options["queue"] == "notifications"
     assert entries[USER_COUNTS].options["expires"] == 600

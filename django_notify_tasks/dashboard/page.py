@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from django_notify_tasks.dashboard import charts, latency, queries
+from django_notify_tasks.dashboard import charts, latency, queries, rolled
 from django_notify_tasks.dashboard.periods import DashboardPeriod
 from django_notify_tasks.dashboard.user_counts import read_user_counts
 from django_notify_tasks.models import Delivery
@@ -38,17 +38,19 @@ class Dashboard:
 
 
 def build_dashboard(period: DashboardPeriod) -> Dashboard:
-    """Every figure of the page: four queries and the user-count file's end."""
-    counts = queries.counts_over_time(period)
+    """Every figure of the page: ten queries (rolled.py) and the user-count file's end."""
+    where = rolled.split(period)
+    live = queries.bucket_counts(where.live_rows(), period.unit)
+    counts = rolled.counts(where, live)
     totals = status_totals(counts)
-    every = queries.sample_step(totals[Delivery.Status.SENT])
+    every = queries.sample_step(status_totals(live)[Delivery.Status.SENT])
     users = read_user_counts(period)
     return Dashboard(
         period=period,
         totals=totals,
         over_time=over_time_charts(period, counts),
-        reasons=reasons_chart(queries.failure_reasons(period)),
-        delays=delays_chart(queries.delay_histograms(period, every)),
+        reasons=reasons_chart(rolled.failure_reasons(where)),
+        delays=delays_chart(rolled.delay_histograms(where, every)),
         unfinished=queries.unfinished_now(),
         users=(
             charts.lines(_("Users"), "users", period.labels(), users.series)

@@ -18,7 +18,8 @@ HOUR, DAY = "hour", "day"
 # Characters of SQLite's stored text ("2026-12-04 17:35:00.123456") that make the bucket.
 SQLITE_PREFIX = {HOUR: 13, DAY: 10}
 PATTERN = {HOUR: "YYYY-MM-DD HH24", DAY: "YYYY-MM-DD"}
-MYSQL_PATTERN = {HOUR: "%%Y-%%m-%%d %%H", DAY: "%%Y-%%m-%%d"}
+# Written through two % formats: Func's template, then the driver's parameters.
+MYSQL_PATTERN = {HOUR: "%%%%Y-%%%%m-%%%%d %%%%H", DAY: "%%%%Y-%%%%m-%%%%d"}
 
 Compiled = tuple[str, Any]
 

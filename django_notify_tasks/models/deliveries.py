@@ -209,3 +209,12 @@ class Delivery(models.Model):
                 part: self._content_part(part) for part in CONTENT_PARTS
             }
         self.__dict__["_pending_content"][name] = value or ""
+
+
+# Work not done yet: purge_old keeps it, the dashboard and the digest count it as waiting.
+UNFINISHED_DELIVERIES = [
+    Delivery.Status.PENDING,
+    Delivery.Status.SENDING,
+    Delivery.Status.RETRYING,
+    Delivery.Status.HELD,  # waits for its digest
+]

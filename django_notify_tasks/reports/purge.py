@@ -8,20 +8,19 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.dashboard.rollup import roll_up
 from django_notify_tasks.models import Delivery, DeliveryContent, InboxItem, Notification
+from django_notify_tasks.models.deliveries import UNFINISHED_DELIVERIES
 
 PURGE_BATCH_SIZE = 1000
-UNFINISHED_DELIVERIES = [
-    Delivery.Status.PENDING,
-    Delivery.Status.SENDING,
-    Delivery.Status.RETRYING,
-    Delivery.Status.HELD,  # waits for its digest
-]
+__all__ = ["PURGE_BATCH_SIZE", "UNFINISHED_DELIVERIES", "purge_old"]
 
 
 def purge_old(now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE) -> int:
     """Delete finished notifications (and deliveries) and inbox items, read or not, older
     than the retention, in batches; return how many notifications and items."""
+    # The dashboard's hourly counts first: the hours purged keep theirs (dashboard/rollup.py).
+    roll_up(now)
     cutoff = (now or timezone.now()) - timedelta(days=app_settings.retention_days)
     purged = _purge_notifications(cutoff, batch_size) + _purge_inbox(cutoff, batch_size)
     _purge_unused_contents(batch_size)

@@ -120,8 +120,10 @@ def delivery_row(rng, n, channel, target, status, at, content_id):
     if status == "failed":
         error = rng.choice(ERRORS[channel]).format(target=target)
     attempts = {"sent": 1, "failed": 3}.get(status, 0)
+    # updated_at: when the row was written (now), so that the dashboard's rollup sees the
+    # hours it lands in as changed and counts it (django_notify_tasks/dashboard/rollup.py).
     return (n, channel, target, status, content_id, "{}", "", attempts, error, to_db(at),
-            to_db(sent_at or at), "", to_db(sent_at) if sent_at else None)  # fmt: skip
+            to_db(timezone.now()), "", to_db(sent_at) if sent_at else None)  # fmt: skip
 
 
 def insert(model, columns, rows):

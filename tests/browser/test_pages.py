@@ -150,10 +150,27 @@ def test_a_report_started_on_the_page_runs_to_100_percent(
     expect(progress).to_have_attribute("data-state", "SUCCESS")
     expect(progress.locator("progress")).to_have_js_property("value", 100)
     expect(progress.locator(".percent")).to_have_text("100%")
-    expect(progress.locator(".outcome")).to_contain_text('"report": "activity_digest"')
+    expect_digest_drawn(alice, progress)
     screenshot(alice, "report")
-    written = json.loads(progress.locator(".outcome").inner_text())["file"]
+    written = progress.locator(".outcome .digest-file").inner_text()
     assert (demo_stack.var_dir / "reports" / Path(written).name).is_file()
+
+
+def expect_digest_drawn(page: Any, progress: Any) -> None:
+    """The finished digest is on the page as the dashboard's tables, and nowhere as JSON."""
+    from playwright.sync_api import expect
+
+    outcome = progress.locator(".outcome")
+    expect(progress).to_have_attribute("data-shown", "digest")
+    deliveries = outcome.locator(
+        "table", has=page.locator("caption", has_text="Deliveries by rule and channel")
+    )
+    expect(deliveries).to_be_visible()
+    expect(
+        deliveries.locator("td").filter(has_text=re.compile(r"^\s*\d+\s*$")).first
+    ).to_be_visible()
+    expect(page.locator("pre")).to_have_count(0)
+    assert '"report": "activity_digest"' not in page.locator("body").inner_text()
 
 
 STATUS_URLS = "**/notifications/tasks/**"
@@ -213,7 +230,7 @@ def test_the_report_bar_follows_the_workers_publications_while_the_poll_sees_not
     # The poll is the record: the result comes from it once it answers.
     alice.unroute(STATUS_URLS)
     expect(progress).to_have_attribute("data-state", "SUCCESS")
-    expect(progress.locator(".outcome")).to_contain_text('"report": "activity_digest"')
+    expect_digest_drawn(alice, progress)
     expect(progress.locator(".live")).to_have_attribute("data-state", "done")
 
 

@@ -7,6 +7,8 @@
 //   "error"}), through the package's realtime.js: they move the bar as each step happens, and a final
 //   state makes the page poll at once instead of at its next turn.
 // The bar never moves back, so a poll that lags behind a publication does not undo it.
+// Once the task has succeeded, the digest is shown as the server draws it (charts and
+// tables, the page's #digest-result at this same address), never as the result's JSON.
 (function () {
   "use strict";
 
@@ -49,15 +51,35 @@
     const progress = status.progress;
     if (status.state === "SUCCESS") {
       show(100, "done", "poll");
-      outcome.textContent = JSON.stringify(status.result, null, 2);
-      outcome.hidden = false;
       box.querySelector(".as-tables").hidden = false; // the page drawn by the server
+      showDigest();
     } else if (status.state === "FAILURE" || status.state === "REVOKED") {
       show(Math.round(bar.value), "failed: " + (status.error || status.state), "poll");
     } else if (progress) {
       advance(Math.round(progress.percent), running(progress), "poll");
     } else if (box.dataset.via === "poll") {
       show(0, status.state === "PENDING" ? "queued" : status.state.toLowerCase(), "poll");
+    }
+  }
+
+  // The finished digest as the server draws it; the link above stays if it cannot be read.
+  async function showDigest() {
+    try {
+      const response = await fetch(window.location.href, {credentials: "same-origin"});
+      if (!response.ok) {
+        throw new Error(response.status + " " + response.statusText);
+      }
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const digest = page.getElementById("digest-result");
+      if (!digest) {
+        throw new Error("the page has no digest yet");
+      }
+      outcome.replaceChildren(document.importNode(digest, true));
+      outcome.hidden = false;
+      box.dataset.shown = "digest";
+    } catch (error) {
+      box.dataset.shown = "link";
+      state.textContent = "done; the digest could not be drawn here (" + error.message + ")";
     }
   }
 
