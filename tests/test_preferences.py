@@ -177,3 +177,15 @@ def test_the_page_extends_the_hosts_base_template_when_named(
     html = client.get("/notifications/preferences/").content.decode()
 
     assert "<nav>Test app</nav>" in html and "New members" in html
+
+
+def test_a_realtime_section_gets_no_switch_it_would_not_honour(settings: Any, chat: Chat) -> None:
+    """A publication goes to whoever subscribed to a channel: no user's preference applies
+    to it, so the page offers only the switches that work."""
+    rule = opt_out_rule("chat.admin")["member-joined"]
+    settings.NOTIFY_TASKS_RULES = {
+        "member-joined": {**rule, "realtime": {"channels": ["chats:{instance.chat_id}"]}}
+    }
+    assert [p.channel for p in user_preferences(chat.admin)] == ["email"]
+    with pytest.raises(ValueError, match="realtime"):
+        set_enabled(chat.admin, "member-joined", "realtime", False)

@@ -51,6 +51,9 @@ class Channel:
     section_keys: ClassVar[frozenset[str] | None] = None
     #: A run fills its batch with other notifications' waiting rows (one connection, many).
     coalesce: ClassVar[bool] = False
+    #: Its rows are for users (a ``Delivery.user``), so a user's preference can turn it off;
+    #: False: the preferences page offers no switch for it.
+    reaches_users: ClassVar[bool] = True
 
     # Rules, on the request side and in checks ------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from django_notify_tasks.channels import get_channel
 from django_notify_tasks.models import Delivery, Preference
 from django_notify_tasks.rules import Rule, current_rules
 
@@ -45,7 +46,7 @@ def set_enabled(user: Any, rule: str, channel: str, enabled: bool) -> None:
     """Turn ``channel`` of ``rule`` on or off for ``user``; ``ValueError`` for a rule that is
     not an opt-out rule with that channel (its mail is always sent)."""
     found = current_rules().rules.get(rule)
-    if found is None or not found.opt_out.allowed or channel not in found.sections:
+    if found is None or not found.opt_out.allowed or channel not in switchable(found):
         raise ValueError(f"{rule!r} has no channel {channel!r} a user may turn off")
     Preference.objects.update_or_create(
         user=user, rule=rule, channel=channel, defaults={"enabled": enabled}
@@ -65,8 +66,14 @@ def user_preferences(user: Any) -> list[PreferenceState]:
             stored.get((rule.name, channel), rule.opt_out.default_on),
         )
         for rule in opt_out_rules()
-        for channel in rule.sections
+        for channel in switchable(rule)
     ]
+
+
+def switchable(rule: Rule) -> list[str]:
+    """The channels of ``rule`` a user's preference turns off: those whose rows are for
+    users (not realtime, which publishes to whoever subscribed)."""
+    return [name for name in rule.sections if get_channel(name).reaches_users]
 
 
 def rule_label(rule: str) -> str:

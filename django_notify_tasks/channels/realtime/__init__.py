@@ -28,6 +28,7 @@ class RealtimeChannel(Channel):
     task_name = "django_notify_tasks.publish_realtime"
     batch_size = 1000  # one broadcast request per 500 channels that share a payload
     section_keys = REALTIME_KEYS
+    reaches_users = False  # a publication to a channel, for whoever subscribed to it
 
     def parse_section(
         self, rule: str, section: Mapping[str, Any], model: type[models.Model]
