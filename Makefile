@@ -57,16 +57,18 @@ test-browser: $(BROWSER_STAMP)
 
 # The fault suite (tests/faults, docs/reliability.md): a real prefork worker subprocess,
 # broker outages, killed processes. With Redis on SQLite, a throwaway PostgreSQL cluster and a
-# throwaway MariaDB server (with the outbox and digest SQL there); then with RabbitMQ, on
-# PostgreSQL, and the integration tests. .ci/install-servers installs the Debian packages.
+# throwaway MariaDB server (with the outbox and digest SQL there); then with RabbitMQ on each
+# of the three, and the integration tests. .ci/install-servers installs the Debian packages.
 test-faults: $(MARIADB_STAMP)
 	bash .ci/install-servers
 	NOTIFY_TASKS_TEST_DB=sqlite $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 	NOTIFY_TASKS_TEST_DB=postgresql $(BIN)/python -m pytest -m faults --durations=5 tests/faults
 	NOTIFY_TASKS_TEST_DB=mariadb $(BIN)/python -m pytest -m "not browser" --durations=5 \
 		tests/faults tests/test_outbox.py tests/test_reports_digest.py
-	NOTIFY_TASKS_TEST_BROKER=rabbitmq NOTIFY_TASKS_TEST_DB=postgresql \
-		$(BIN)/python -m pytest -m faults --durations=5 tests/faults
+	for db in sqlite postgresql mariadb; do \
+		NOTIFY_TASKS_TEST_BROKER=rabbitmq NOTIFY_TASKS_TEST_DB=$$db \
+			$(BIN)/python -m pytest -m faults --durations=5 tests/faults || exit 1; \
+	done
 	NOTIFY_TASKS_TEST_BROKER=rabbitmq $(BIN)/python -m pytest -m integration
 
 # Django's MySQL driver for NOTIFY_TASKS_TEST_DB=mariadb, built against libmariadb-dev.
