@@ -20,6 +20,7 @@ from typing import Any
 
 from celery import bootsteps
 from django.db import connections, router
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from django_notify_tasks import dispatch
@@ -45,16 +46,23 @@ def hand_off(using: str, limit: int = RELAY_BATCH) -> tuple[int, bool]:
     """Queue ``process_notification`` for pending rows not handed over yet, oldest first, one
     task per processing run's batch, and mark them (``dispatched_at``); how many, and whether
     the broker took all of them."""
-    pending = Notification.objects.using(using).filter(
-        status=Notification.Status.PENDING, dispatched_at__isnull=True
-    )
-    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
+    pending = not_handed_over(using)
+    ids = list(pending.values_list("pk", flat=True)[:limit])
     handed = dispatch.enqueue_runs(ids, using, per_run=NOTIFICATIONS_PER_RUN)
     if handed:
         # After the publish, not before: a relay that dies in between sends a row twice
         # (a processing run claims it once) rather than leaving it to the sweeper.
         pending.filter(pk__in=handed).update(dispatched_at=timezone.now())
     return len(handed), len(handed) == len(ids)
+
+
+def not_handed_over(using: str) -> QuerySet[Notification]:
+    """Pending rows no relay or sweeper has handed over yet, oldest first: read through the
+    ``(dispatched_at, status)`` index, never the whole backlog of pending rows."""
+    rows = Notification.objects.using(using)
+    return rows.filter(status=Notification.Status.PENDING, dispatched_at__isnull=True).order_by(
+        "pk"
+    )
 
 
 class Relay(threading.Thread):

@@ -164,3 +164,12 @@ def test_relay_interval_past_the_sweepers_is_a_warning(settings: Any) -> None:
     assert "600 >= 300" in warning.msg
     settings.NOTIFY_TASKS_RELAY_INTERVAL = 0.1
     assert not [m for m in run_checks() if m.id == "django_notify_tasks.W015"]
+
+
+def test_the_relays_poll_reads_only_the_rows_not_handed_over() -> None:
+    """Ten times a second: through its own index, not every pending row of a backlog, sorted."""
+    sql, params = relay.not_handed_over("default").values_list("pk").query.sql_with_params()
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)  # the suite's database: SQLite
+        [step] = [row[-1] for row in cursor.fetchall()]
+    assert "USING COVERING INDEX notify_tasks_n_relay_idx" in step

@@ -45,7 +45,12 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["status", "created_at"], name="notify_tasks_n_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="notify_tasks_n_status_idx"),
+            # The relay's poll (relay.hand_off): the rows not handed over yet, in id order,
+            # without reading every pending row that is (a backlog's worth, ten times a second).
+            models.Index(fields=["dispatched_at", "status"], name="notify_tasks_n_relay_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule} #{self.pk} ({self.event} {self.model}:{self.object_pk})"

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 RULE = {
     "model": "testapp.Chat",
     "on": ["created"],
-    "email": {"to": ["admin.email"], "subject": "s", "body": "b"},
+    "email": {"to": ["admin.email"], "subject": "{{ instance.title }}", "body": "b"},
 }
 SAVEPOINT = '"notify_tasks_outbox"'
 TABLE = "django_notify_tasks_notification"
