@@ -47,7 +47,9 @@ def test_a_broker_failure_hands_over_the_groups_before_it(monkeypatch: Any) -> N
     assert published == [ids[:50], ids[50:100], ids[100:]]
 
 
-def test_a_run_takes_its_whole_group_before_older_waiting_rows(settings: Any, chat: Chat) -> None:
+def test_a_run_takes_its_whole_group_before_older_waiting_rows(
+    settings: Any, chat: Chat, sent_tasks: Any
+) -> None:
     """Every row handed over is in one task's own group: none waits for another run to have
     room to take it along (on SQLite two runs may choose the same oldest rows, and one of
     them then claims none of them)."""
