@@ -118,8 +118,19 @@ def measure_inbox(items: int, loads: int) -> dict[str, Any]:
     return found
 
 
-def measure_inapp(recipients: int, rounds: int) -> dict[str, Any]:
+def readers_and_admin(recipients: int) -> tuple[Any, Any]:
+    """``recipients`` users to notify (a queryset) and a chat admin, in the bench database."""
     from django.contrib.auth import get_user_model
+
+    users = get_user_model()
+    users.objects.bulk_create(
+        users(username=f"reader{n}", email=f"reader{n}@bench.example") for n in range(recipients)
+    )
+    readers = users.objects.filter(username__startswith="reader")
+    return readers, users.objects.create_user("admin", "admin@bench.example")
+
+
+def measure_inapp(recipients: int, rounds: int) -> dict[str, Any]:
     from django.test import override_settings
 
     from django_notify_tasks import tasks  # noqa: F401 - registers the tasks Task.apply runs
@@ -127,12 +138,7 @@ def measure_inapp(recipients: int, rounds: int) -> dict[str, Any]:
     from django_notify_tasks.testing import capture_dispatch, deliver
     from tests.testapp.models import Chat
 
-    users = get_user_model()
-    users.objects.bulk_create(
-        users(username=f"reader{n}", email=f"reader{n}@bench.example") for n in range(recipients)
-    )
-    readers = users.objects.filter(username__startswith="reader")
-    admin = users.objects.create_user("admin", "admin@bench.example")
+    readers, admin = readers_and_admin(recipients)
     inapp = {"to": [lambda chat: readers], "title": "{{ instance.title }} was created",
              "body": "A new chat.", "url": "/chats/{{ instance.pk }}/"}  # fmt: skip
     rules = {"chat-created": {"model": "testapp.Chat", "on": ["created"], "inapp": inapp}}

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dashboard import database, setup  # noqa: E402
-from bench.inbox import timed_ms  # noqa: E402
+from bench.inbox import readers_and_admin, timed_ms  # noqa: E402
 
 SUBJECT = "{{ instance.title }} was created"
 BODY = "A new chat, {{ instance.title }}, was created by {{ instance.admin }}.\n"
@@ -44,7 +44,6 @@ TEMPLATES = {
 
 
 def measure(recipients: int, rounds: int) -> dict[str, Any]:
-    from django.contrib.auth import get_user_model
     from django.test import override_settings
 
     from django_notify_tasks.models import Delivery
@@ -52,12 +51,7 @@ def measure(recipients: int, rounds: int) -> dict[str, Any]:
     from django_notify_tasks.testing import capture_dispatch
     from tests.testapp.models import Chat
 
-    users = get_user_model()
-    users.objects.bulk_create(
-        users(username=f"reader{n}", email=f"reader{n}@bench.example") for n in range(recipients)
-    )
-    readers = users.objects.filter(username__startswith="reader")
-    admin = users.objects.create_user("admin", "admin@bench.example")
+    readers, admin = readers_and_admin(recipients)
 
     def rules(subject: str, body: str) -> dict[str, Any]:
         email = {"to": [lambda chat: readers], "subject": subject, "body": body}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cent import Client, InfoRequest, PublishRequest
 from cent.exceptions import CentApiResponseError
 
-from tests.support.centrifugo_server import CentrifugoServer, find_binary, generated_config
+from tests.support.centrifugo_server import CentrifugoServer, generated_config
 
 pytestmark = pytest.mark.centrifugo
 
@@ -35,12 +37,11 @@ def test_generated_namespaces_keep_history_and_others_are_unknown(
     assert caught.value.code == 102
 
 
-def test_a_restart_of_the_default_memory_engine_forgets_history_and_idempotency_keys() -> None:
+def test_a_restart_of_the_default_memory_engine_forgets_history_and_idempotency_keys(
+    centrifugo_binary: Path,
+) -> None:
     """Why the restart fault test runs on the Redis engine (docs/realtime.md says so too)."""
-    binary, reason = find_binary()
-    if binary is None:
-        pytest.skip(reason)
-    server = CentrifugoServer(binary, generated_config())
+    server = CentrifugoServer(centrifugo_binary, generated_config())
     server.start()
     try:
         first = PublishRequest(channel="chats:restart", data={"n": 1}, idempotency_key="k")

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.centrifugo_server import find_binary
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,12 +36,10 @@ def test_double_mode_counts_one_broadcast_against_one_request_per_channel() -> N
 
 
 @pytest.mark.centrifugo
-def test_real_mode_delivers_each_round_to_every_client_exactly_once() -> None:
-    binary, reason = find_binary()
-    if binary is None:
-        pytest.skip(reason)
-
-    out = bench("--server", "real", CENTRIFUGO=str(binary))
+def test_real_mode_delivers_each_round_to_every_client_exactly_once(
+    centrifugo_binary: Path,
+) -> None:
+    out = bench("--server", "real", CENTRIFUGO=str(centrifugo_binary))
 
     assert "real Centrifugo 6.9.1" in out
     assert "5 clients connected and subscribed" in out

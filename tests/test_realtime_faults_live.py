@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -25,7 +26,6 @@ from tests.support.centrifugo_server import (
     REALTIME_RULES,
     TOKEN_SECRET,
     CentrifugoServer,
-    find_binary,
     generated_config,
 )
 from tests.support.realtime_client import LiveClient
@@ -55,17 +55,16 @@ def use_server(settings: Any, server: CentrifugoServer, api_key: str | None = No
 
 
 @pytest.fixture
-def restartable(settings: Any, redis_server: RedisServer) -> Iterator[CentrifugoServer]:
+def restartable(
+    settings: Any, redis_server: RedisServer, centrifugo_binary: Path
+) -> Iterator[CentrifugoServer]:
     """A real Centrifugo on the Redis engine: history and idempotency keys outlive a restart."""
-    binary, reason = find_binary()
-    if binary is None:
-        pytest.skip(reason)
     engine = {
         "CENTRIFUGO_ENGINE_TYPE": "redis",
         "CENTRIFUGO_ENGINE_REDIS_ADDRESS": f"redis://127.0.0.1:{redis_server.port}",
         "CENTRIFUGO_ENGINE_REDIS_PREFIX": f"centrifugo-{uuid.uuid4().hex[:8]}",
     }
-    server = CentrifugoServer(binary, generated_config(), env=engine)
+    server = CentrifugoServer(centrifugo_binary, generated_config(), env=engine)
     server.start()
     use_server(settings, server)
     yield server
