@@ -255,7 +255,9 @@ def main() -> None:
         "--concurrency", type=int, default=2, help="worker --concurrency (the targets: 2)"
     )
     parser.add_argument(
-        "--email-connections", type=int, default=1, help="ours: NOTIFY_TASKS_EMAIL_CONNECTIONS"
+        "--email-connections",
+        type=int,
+        help="ours: NOTIFY_TASKS_EMAIL_CONNECTIONS (default: the package's default, 3)",
     )
     parser.add_argument(
         "--smtp-delay", type=float, default=0.0, help="ms the SMTP server holds each reply"
@@ -267,7 +269,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {"BENCH_PREFETCH": str(args.prefetch), "BENCH_CONN_MAX_AGE": str(args.conn_max_age),
            "BENCH_CONCURRENCY": str(args.concurrency),
-           "BENCH_EMAIL_CONNECTIONS": str(args.email_connections)}  # fmt: skip
+           "BENCH_EMAIL_CONNECTIONS": str(args.email_connections or "")}  # fmt: skip
     if args.child:
         found = run_database(
             args.child, args.messages, args.cases, args.profile, env, args.backlog, args.rounds
@@ -279,7 +281,8 @@ def main() -> None:
         command = [sys.executable, __file__, "--child", db, "--messages", str(args.messages)]
         command += ["--prefetch", str(args.prefetch), "--conn-max-age", str(args.conn_max_age)]
         command += ["--concurrency", str(args.concurrency)]
-        command += ["--email-connections", str(args.email_connections)]
+        if args.email_connections:
+            command += ["--email-connections", str(args.email_connections)]
         command += ["--backlog"] if args.backlog else []
         command += ["--rounds", str(args.rounds)]
         if args.profile:
@@ -295,7 +298,7 @@ def main() -> None:
     print(
         f"\nworker_prefetch_multiplier={args.prefetch}, CONN_MAX_AGE={args.conn_max_age}, {mode}"
     )
-    if args.email_connections != 1:
+    if args.email_connections:
         print(f"ours with NOTIFY_TASKS_EMAIL_CONNECTIONS = {args.email_connections}")
     if args.smtp_delay:
         print(f"the SMTP server holds each message's reply {args.smtp_delay:g} ms")

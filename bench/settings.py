@@ -53,8 +53,9 @@ POST_OFFICE = {
 }
 
 # Ours: one rule, one recipient per notification, every NOTIFY_TASKS_* setting at its default
-# but NOTIFY_TASKS_EMAIL_CONNECTIONS, which --email-connections sets (1, the default, if not).
-NOTIFY_TASKS_EMAIL_CONNECTIONS = int(os.environ.get("BENCH_EMAIL_CONNECTIONS") or 1)
+# but NOTIFY_TASKS_EMAIL_CONNECTIONS where --email-connections sets it.
+if os.environ.get("BENCH_EMAIL_CONNECTIONS"):
+    NOTIFY_TASKS_EMAIL_CONNECTIONS = int(os.environ["BENCH_EMAIL_CONNECTIONS"])
 NOTIFY_TASKS_RULES = {
     "chat-created": {
         "model": "testapp.Chat",

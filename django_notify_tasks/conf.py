@@ -18,7 +18,7 @@ class NotifyTasksConf(AppConf):  # type: ignore[misc]  # appconf has no type hin
     RULES: dict[str, Any] = {}
     EMAIL_FROM: str | None = None
     EMAIL_TIMEOUT: float = 10
-    EMAIL_CONNECTIONS = 1
+    EMAIL_CONNECTIONS = 3
     MAX_RECIPIENTS = 50_000
     MAILER = "default"
     CENTRIFUGO_API_URL: str | None = None

@@ -84,8 +84,8 @@ def checking(settings: Any) -> Iterator[type[CheckingBackend]]:
     yield CheckingBackend
 
 
-def test_the_default_is_one_connection() -> None:
-    assert app_settings.email_connections == 1
+def test_the_default_is_three_connections() -> None:
+    assert app_settings.email_connections == 3
 
 
 def test_a_batch_goes_out_over_several_smtp_connections_each_message_once(
@@ -124,7 +124,7 @@ def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
     assert checking.early == []  # never more than one unrecorded message per connection
 
 
-def test_one_connection_the_default_sends_from_the_calling_thread(
+def test_one_connection_sends_from_the_calling_thread(
     checking: type[CheckingBackend], settings: Any
 ) -> None:
     settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 1

@@ -214,6 +214,7 @@ def test_one_smtp_connection_serves_all_deliveries_of_a_task(
     settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
 ) -> None:
     settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", "user.email", "ops@chat.example")
+    settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 1  # with the default, 3: one message each
     Membership.objects.create(chat=chat, user=member)
 
     wait_for(lambda: Delivery.objects.filter(status=SENT).count() == 3)

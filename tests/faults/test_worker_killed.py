@@ -77,7 +77,8 @@ def test_kill_after_the_server_accepted_is_the_one_window_for_a_copy(
 
 @pytest.fixture
 def three_connections(faults: Faults) -> Iterator[None]:
-    """The worker restarted with NOTIFY_TASKS_EMAIL_CONNECTIONS = 3, and back to 1 after."""
+    """The worker restarted with NOTIFY_TASKS_EMAIL_CONNECTIONS = 3 (the default; the fault
+    worker pins 1), and back to 1 after."""
     worker, default = faults.worker, dict(faults.worker.env)
     worker.stop()
     worker.env = {**default, "FAULTS_EMAIL_CONNECTIONS": "3"}

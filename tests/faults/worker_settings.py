@@ -8,5 +8,7 @@ from tests.settings import *  # noqa: F403
 globals().update(
     fault_settings(int(os.environ["FAULTS_SMTP_PORT"]), os.environ["FAULTS_CENTRIFUGO_URL"])
 )
-# One test restarts the worker with several connections per run (test_worker_killed.py).
+# One connection per run, not the default three, so that "the sender" and "message 11" of
+# the kill tests are one connection's; one test restarts the worker with the default
+# (test_worker_killed.py).
 NOTIFY_TASKS_EMAIL_CONNECTIONS = int(os.environ.get("FAULTS_EMAIL_CONNECTIONS") or 1)
