@@ -28,7 +28,10 @@ from django.db import connection
 
 from tests.support.services import wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout these tests come from (tests/support/workers.py -> the repository): the
+# worker's PYTHONPATH and working directory, so that it runs this checkout's package and
+# tests even where the virtualenv's editable install points at another (a git worktree).
+ROOT = Path(__file__).resolve().parents[2]
 # Variables a Python process needs to start and find its libraries; nothing from pytest.
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PG_BINDIR")
 # What a client of a restarted or hung broker (Redis, RabbitMQ) sees until it reconnects.
