@@ -226,6 +226,9 @@ def test_a_transient_error_does_not_spoil_the_connection_for_the_rest(
     settings: Any, celery_worker: Any, smtp_server: Any, chat: Chat, member: Any
 ) -> None:
     settings.NOTIFY_TASKS_RULES = email_rule("chat.admin.email", "user.email")
+    # One connection, so that alice's message is the first the server sees (with the
+    # default, 3, each message has a connection of its own and they race).
+    settings.NOTIFY_TASKS_EMAIL_CONNECTIONS = 1
     smtp_server.handler.data_replies = ["421 4.3.2 closing"]  # the first message only
     Membership.objects.create(chat=chat, user=member)
 
