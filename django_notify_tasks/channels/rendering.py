@@ -1,12 +1,13 @@
 """Rendering a notification's content for its recipients, shared by the channels that
-render templates per person (email, inapp): once per language, or once per recipient when
-the templates name ``recipient``; and the one way template problems become a reason."""
+render templates per person (email, inapp): resolving the people, rendering once per
+language or once per recipient when the templates name ``recipient``, and the one way
+template problems become a reason (for a delivery, and for the system check)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
@@ -15,7 +16,52 @@ from django.utils import translation
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.people import Recipient, language_for
 
+if TYPE_CHECKING:
+    from django_notify_tasks.channels.base import Channel
+    from django_notify_tasks.models import Delivery, Notification
+
 Rendered = TypeVar("Rendered")
+#: A channel's rows by target: a row decided already (skipped, failed), or None for one to
+#: render, filled in later in resolution order.
+Rows = dict[str, "Delivery | None"]
+#: The people to render for, by target.
+People = dict[str, Recipient]
+
+
+def resolve_people(
+    channel: Channel,
+    notification: Notification,
+    resolved: Iterable[tuple[str, Any]],
+    take: Callable[[str, Any, Rows, People], None],
+) -> tuple[Rows, People]:
+    """Go through a rule's resolved ``to`` (``(entry, value)`` pairs, from a generator that
+    resolves as it goes): ``take(entry, value, rows, people)`` sorts each value in (the
+    channel's own rules: who is reachable, which target wins); a ``to`` that raises fails
+    the notification's recipients in one row, ``(recipients)``."""
+    rows: Rows = {}
+    people: People = {}
+    try:
+        for entry, value in resolved:
+            take(entry, value, rows, people)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:
+        reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
+        rows.setdefault("(recipients)", channel.failed(notification, "(recipients)", reason))
+    return rows, people
+
+
+def template_problems(load: Callable[[str], Any], parts: Iterable[str]) -> list[str]:
+    """What is wrong with the templates ``load(part)`` finds, for the system check."""
+    problems = []
+    for part in parts:
+        try:
+            load(part)
+        except TemplateDoesNotExist as exc:
+            problems.append(f"template {exc} does not exist")
+        except TemplateSyntaxError as exc:
+            problems.append(f"the {part} template has a syntax error: {exc}")
+    return problems
 
 
 @contextmanager

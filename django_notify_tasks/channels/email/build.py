@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.db import models
 
 from django_notify_tasks.channels.base import Channel
@@ -16,7 +15,7 @@ from django_notify_tasks.channels.email.content import render_email, uses_recipi
 from django_notify_tasks.channels.email.options import stored_options
 from django_notify_tasks.channels.email.recipients import resolve_recipients, to_recipient
 from django_notify_tasks.channels.email.spec import EmailSpec
-from django_notify_tasks.channels.rendering import Renderings
+from django_notify_tasks.channels.rendering import People, Renderings, Rows, resolve_people
 from django_notify_tasks.conf import app_settings
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.models import Delivery, Notification
@@ -78,32 +77,26 @@ def build_email_rows(
 
 def _resolve(
     channel: Channel, spec: EmailSpec, notification: Notification, instance: models.Model
-) -> tuple[dict[str, Delivery | None], dict[str, Recipient]]:
+) -> tuple[Rows, People]:
     """Rows decided already (skipped, failed), and the people to render for, by address."""
-    rows: dict[str, Delivery | None] = {}
-    people: dict[str, Recipient] = {}
-    try:
-        for entry, value in resolve_recipients(spec, instance):
-            try:
-                person = to_recipient(value)
-            except NotReachable as exc:
-                skipped = channel.skipped(notification, exc.target, exc.reason, user=exc.user)
-                rows.setdefault(exc.target.lower(), skipped)
-                continue
-            except PermanentDeliveryError as exc:
-                rows.setdefault(entry, channel.failed(notification, entry, str(exc)))
-                continue
-            key = person.address.lower()
-            earlier = people.get(key)
-            if key not in rows or (earlier and earlier.user is None and person.user):
-                rows[key] = None  # filled in once rendered, in resolution order
-                people[key] = person  # a user beats a bare address: preferences, links
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:
-        reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
-        rows.setdefault("(recipients)", channel.failed(notification, "(recipients)", reason))
-    return rows, people
+
+    def take(entry: str, value: Any, rows: Rows, people: People) -> None:
+        try:
+            person = to_recipient(value)
+        except NotReachable as exc:
+            skipped = channel.skipped(notification, exc.target, exc.reason, user=exc.user)
+            rows.setdefault(exc.target.lower(), skipped)
+            return
+        except PermanentDeliveryError as exc:
+            rows.setdefault(entry, channel.failed(notification, entry, str(exc)))
+            return
+        key = person.address.lower()
+        earlier = people.get(key)
+        if key not in rows or (earlier and earlier.user is None and person.user):
+            rows[key] = None  # filled in once rendered, in resolution order
+            people[key] = person  # a user beats a bare address: preferences, links
+
+    return resolve_people(channel, notification, resolve_recipients(spec, instance), take)
 
 
 def _unsubscribe_link(opt_out: OptOut, person: Recipient, rule: str, channel: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
 
+from django_notify_tasks.channels import rendering
 from django_notify_tasks.channels.email.spec import EmailSpec
 from django_notify_tasks.channels.rendering import template_errors
 from django_notify_tasks.channels.template_names import names_recipient, parts_instance_names
@@ -33,15 +34,7 @@ def render_email(spec: EmailSpec, context: dict[str, Any]) -> RenderedEmail:
 
 def template_problems(spec: EmailSpec) -> list[str]:
     """What is wrong with the templates of ``spec``, for the system check."""
-    problems = []
-    for part in ("subject", "body", "html"):
-        try:
-            _load(spec, part)
-        except TemplateDoesNotExist as exc:
-            problems.append(f"template {exc} does not exist")
-        except TemplateSyntaxError as exc:
-            problems.append(f"the {part} template has a syntax error: {exc}")
-    return problems
+    return rendering.template_problems(functools.partial(_load, spec), ("subject", "body", "html"))
 
 
 def uses_recipient(spec: EmailSpec) -> bool:

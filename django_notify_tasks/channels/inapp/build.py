@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.db import models
 
 from django_notify_tasks.channels.base import Channel
 from django_notify_tasks.channels.email.recipients import resolve_recipients
 from django_notify_tasks.channels.inapp.content import render_item, uses_recipient
 from django_notify_tasks.channels.inapp.spec import InappSpec
-from django_notify_tasks.channels.rendering import Renderings
+from django_notify_tasks.channels.rendering import People, Renderings, Rows, resolve_people
 from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.models import Delivery, Notification
 from django_notify_tasks.people import Recipient, is_user, user_address
@@ -58,25 +57,20 @@ def build_inapp_rows(
 
 def _resolve(
     channel: Channel, spec: InappSpec, notification: Notification, instance: models.Model
-) -> tuple[dict[str, Delivery | None], dict[str, Recipient]]:
-    rows: dict[str, Delivery | None] = {}
-    people: dict[str, Recipient] = {}
-    try:
-        for entry, value in resolve_recipients(spec, instance):
-            if not is_user(value):
-                reason = f"the inbox is for users; {entry!r} resolved to {value!r}"
-                rows.setdefault(entry, channel.failed(notification, entry, reason))
-                continue
-            target = user_target(value.pk)
-            if not getattr(value, "is_active", True):  # custom user models may lack it
-                skipped = channel.skipped(notification, target, "the user is inactive", value)
-                rows.setdefault(target, skipped)
-            elif target not in rows:
-                rows[target] = None  # filled in once rendered, in resolution order
-                people[target] = Recipient(user_address(value), value)
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:
-        reason = f"recipients could not be resolved: {type(exc).__name__}: {exc}"
-        rows.setdefault("(recipients)", channel.failed(notification, "(recipients)", reason))
-    return rows, people
+) -> tuple[Rows, People]:
+    """Rows decided already (failed, skipped), and the users to render for, by target."""
+
+    def take(entry: str, value: Any, rows: Rows, people: People) -> None:
+        if not is_user(value):
+            reason = f"the inbox is for users; {entry!r} resolved to {value!r}"
+            rows.setdefault(entry, channel.failed(notification, entry, reason))
+            return
+        target = user_target(value.pk)
+        if not getattr(value, "is_active", True):  # custom user models may lack it
+            skipped = channel.skipped(notification, target, "the user is inactive", value)
+            rows.setdefault(target, skipped)
+        elif target not in rows:
+            rows[target] = None  # filled in once rendered, in resolution order
+            people[target] = Recipient(user_address(value), value)
+
+    return resolve_people(channel, notification, resolve_recipients(spec, instance), take)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 
+from django_notify_tasks.channels import rendering
 from django_notify_tasks.channels.email.content import compile_source, template_engine
 from django_notify_tasks.channels.inapp.spec import InappSpec
 from django_notify_tasks.channels.rendering import template_errors
@@ -38,15 +39,7 @@ def render_item(spec: InappSpec, context: dict[str, Any]) -> RenderedItem:
 
 def template_problems(spec: InappSpec) -> list[str]:
     """What is wrong with the templates of ``spec``, for the system check."""
-    problems = []
-    for part in PARTS:
-        try:
-            _load(spec, part)
-        except TemplateDoesNotExist as exc:
-            problems.append(f"template {exc} does not exist")
-        except TemplateSyntaxError as exc:
-            problems.append(f"the {part} template has a syntax error: {exc}")
-    return problems
+    return rendering.template_problems(functools.partial(_load, spec), PARTS)
 
 
 def uses_recipient(spec: InappSpec) -> bool:
