@@ -233,6 +233,6 @@ def process_gone(pid: int) -> bool:
     """``pid`` no longer runs: no such process, or a zombie waiting to be reaped."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # ESRCH: it ended between open and read
         return True
     return state == "Z"
