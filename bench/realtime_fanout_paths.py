@@ -52,7 +52,7 @@ def _failed(delivery: Delivery, error: Exception) -> None:
 
 def broadcast(rows: list[Delivery]) -> None:
     sent: list[Delivery] = []
-    realtime.publish_each(rows, sent.append, _failed)
+    realtime.publish_each(rows, lambda *done: sent.extend(done), _failed)
     if len(sent) != len(rows):
         sys.exit(f"broadcast sent {len(sent)} of {len(rows)}")
 

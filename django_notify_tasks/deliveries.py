@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -106,14 +106,22 @@ def ids_by_channel(rows: QuerySet[Delivery]) -> dict[str, list[int]]:
     return found
 
 
-def mark_sent(delivery: Delivery, outcome: Outcome, using: str, **fields: str) -> None:
-    """Record success, only if this run still holds the claim."""
+def mark_sent(
+    deliveries: Sequence[Delivery],
+    outcome: Outcome,
+    using: str,
+    fields: Callable[[Delivery], Mapping[str, str]] | None = None,
+) -> None:
+    """Record success, on the rows this run still holds, in one statement for up to
+    ``MARKS_PER_STATEMENT`` rows (several connections' results at once); ``fields``: each
+    row's extra values (email: its Message-ID), the same names for every row."""
     now = timezone.now()
-    _update_held(
-        delivery, using, status=Delivery.Status.SENT, sent_at=now, updated_at=now, error="",
-        **fields,
-    )  # fmt: skip
-    outcome.sent.append(delivery.pk)
+    common = {"status": Delivery.Status.SENT, "sent_at": now, "updated_at": now, "error": ""}
+    for start in range(0, len(deliveries), MARKS_PER_STATEMENT):
+        chunk = deliveries[start : start + MARKS_PER_STATEMENT]
+        each = [dict(fields(delivery)) if fields else {} for delivery in chunk]
+        _update_each_held(chunk, using, common, each)
+        outcome.sent.extend(delivery.pk for delivery in chunk)
 
 
 def mark_error(delivery: Delivery, error: Exception, outcome: Outcome, using: str) -> None:
@@ -160,30 +168,58 @@ def _held(delivery: Delivery, using: str):  # type: ignore[no-untyped-def]
     return Delivery.objects.using(using).filter(pk=delivery.pk, claim_token=delivery.claim_token)
 
 
+MARKS_PER_STATEMENT = 100  # rows one UPDATE records: 4 parameters each, within SQLite's 999
+
+
 def _update_held(delivery: Delivery, using: str, **values: Any) -> int:
-    """``_held(delivery, using).update(**values)`` for plain values, without building the
-    query each time: a sender records every message this way, and the ORM's UPDATE cost two
-    to three times the statement itself (docs/benchmarks.md). The values are prepared by
-    their fields, as the ORM prepares them."""
+    """``_held(delivery, using).update(**values)`` for plain values."""
+    return _update_each_held([delivery], using, values, [{}])
+
+
+def _update_each_held(
+    deliveries: Sequence[Delivery],
+    using: str,
+    common: Mapping[str, Any],
+    each: Sequence[Mapping[str, Any]],
+) -> int:
+    """Set ``common`` on every row this run still holds, and ``each[n]`` on the nth, in one
+    statement, without building the query each time: a sender records every message this
+    way, and the ORM's UPDATE cost two to three times the statement itself
+    (docs/benchmarks.md). The values are prepared by their fields, as the ORM prepares them.
+    """
     connection = connections[using]
-    names = tuple(values)
-    params = [_field(name).get_db_prep_save(values[name], connection) for name in names]
+    if len(deliveries) == 1:  # a plain assignment, not a CASE of one
+        common, each = {**common, **each[0]}, [{}]
+    names, per_row = tuple(common), tuple(each[0])
+    prepare = functools.partial(_prepared, connection=connection)
+    params = [prepare(name, common[name]) for name in names]
+    for name in per_row:
+        for delivery, values in zip(deliveries, each, strict=True):
+            params += [delivery.pk, prepare(name, values[name])]
+    for delivery in deliveries:
+        params += [delivery.pk, delivery.claim_token]
+    sql = _held_update_sql(using, connection.vendor, names, per_row, len(deliveries))
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        cursor.execute(_held_update_sql(using, connection.vendor, names), [
-            *params, delivery.pk, delivery.claim_token,
-        ])  # fmt: skip
+        cursor.execute(sql, params)
         return int(cursor.rowcount)
 
 
-@functools.lru_cache(maxsize=32)
-def _held_update_sql(using: str, vendor: str, names: tuple[str, ...]) -> str:
+def _prepared(name: str, value: Any, connection: Any) -> Any:
+    return _field(name).get_db_prep_save(value, connection)
+
+
+@functools.lru_cache(maxsize=64)
+def _held_update_sql(
+    using: str, vendor: str, names: tuple[str, ...], per_row: tuple[str, ...], rows: int
+) -> str:
     # vendor is part of the key: a test may point an alias at another database.
     quote = connections[using].ops.quote_name
-    assignments = ", ".join(f"{quote(_column(name))} = %s" for name in names)
-    return (
-        f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments}"
-        f" WHERE {quote(_column('id'))} = %s AND {quote(_column('claim_token'))} = %s"
-    )
+    pk, token = quote(_column("id")), quote(_column("claim_token"))
+    assignments = [f"{quote(_column(name))} = %s" for name in names]
+    cases = " ".join(["WHEN %s THEN %s"] * rows)
+    assignments += [f"{quote(_column(name))} = CASE {pk} {cases} END" for name in per_row]
+    held = " OR ".join([f"({pk} = %s AND {token} = %s)"] * rows)
+    return f"UPDATE {quote(Delivery._meta.db_table)} SET {', '.join(assignments)} WHERE {held}"
 
 
 def _field(name: str) -> Field[Any, Any]:

@@ -107,7 +107,8 @@ def process_pending(
     except BaseException:  # the database, or the worker stopping: nothing was tried
         _give_back(token, using, [row.pk for row in batch])
         raise
-    _give_back(token, using, run.not_started())
+    if len(done) < len(batch):  # rows it did not start, or lost: none in a run that went well
+        _give_back(token, using, run.not_started())
     return _pending_deliveries(done, using)
 
 

@@ -77,10 +77,11 @@ class Recorder:
         self.outcome = deliveries.Outcome()
         self.handled: set[int] = set()
 
-    def sent(self, delivery: Delivery) -> None:
-        if self._first_report(delivery):
-            fields = self.channel.sent_fields(delivery)
-            deliveries.mark_sent(delivery, self.outcome, self.using, **fields)
+    def sent(self, *sent: Delivery) -> None:
+        """Record rows sent, several at once in one statement."""
+        first = [delivery for delivery in sent if self._first_report(delivery)]
+        if first:
+            deliveries.mark_sent(first, self.outcome, self.using, self.channel.sent_fields)
 
     def failed(self, delivery: Delivery, error: Exception) -> None:
         if self._first_report(delivery):

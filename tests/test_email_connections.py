@@ -111,9 +111,9 @@ def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
     )
     recorders: set[str] = set()
 
-    def on_sent(delivery: Delivery) -> None:
+    def on_sent(*sent: Delivery) -> None:
         recorders.add(threading.current_thread().name)
-        checking.recorded.add(delivery.target)
+        checking.recorded.update(delivery.target for delivery in sent)
 
     email_connections.send_each(
         deliveries, on_sent, lambda delivery, error: pytest.fail(str(error))
@@ -122,6 +122,56 @@ def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
     assert len(checking.threads) == 3 and threading.current_thread().name not in checking.threads
     assert recorders == {threading.current_thread().name}  # the database work stays here
     assert checking.early == []  # never more than one unrecorded message per connection
+
+
+def test_the_connections_results_are_recorded_together(
+    checking: type[CheckingBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each connection hands over its message at the same moment as the others, and the
+    # recorder waits as long as it takes: every group is one result from each connection.
+    monkeypatch.setattr(email_connections, "GROUP_WAIT", 60.0)
+    together = threading.Barrier(3, timeout=10)
+    checking.hook = lambda accepted, address: together.wait()
+    deliveries = list(
+        Delivery.objects.filter(pk__in=claimed_rows(12)).select_related("notification")
+    )
+    groups: list[int] = []
+
+    def on_sent(*sent: Delivery) -> None:
+        groups.append(len(sent))
+        checking.recorded.update(delivery.target for delivery in sent)
+
+    email_connections.send_each(deliveries, on_sent, lambda d, e: pytest.fail(str(e)))
+    assert groups == [3, 3, 3, 3]
+    assert checking.early == []  # still at most one unrecorded message per connection
+
+
+def test_a_connection_that_hangs_holds_the_others_back_no_longer_than_the_group_wait(
+    checking: type[CheckingBackend],
+) -> None:
+    # The first connection's message is answered only once the others' shares are recorded:
+    # a recorder waiting for all three connections to group their results would never get
+    # there, and the barrier would time out.
+    others_recorded = threading.Event()
+    deliveries = list(
+        Delivery.objects.filter(pk__in=claimed_rows(9)).select_related("notification")
+    )
+    first = deliveries[0].target  # the first connection's share starts with it
+    others = {delivery.target for delivery in deliveries[1::3] + deliveries[2::3]}
+
+    def hang_on_first(accepted: int, address: str) -> None:
+        if address == first:
+            assert others_recorded.wait(timeout=10), "the other connections were held back"
+
+    checking.hook = hang_on_first
+
+    def on_sent(*sent: Delivery) -> None:
+        checking.recorded.update(delivery.target for delivery in sent)
+        if others <= checking.recorded:
+            others_recorded.set()
+
+    email_connections.send_each(deliveries, on_sent, lambda d, e: pytest.fail(str(e)))
+    assert checking.recorded == {delivery.target for delivery in deliveries}
 
 
 def test_one_connection_sends_from_the_calling_thread(

@@ -179,7 +179,7 @@ def test_a_claimed_delivery_cannot_be_claimed_again(chat: Chat, member: Any) -> 
     first = deliveries.claim(ids, Delivery.Channel.EMAIL, "default")
     assert [d.pk for d in first] == ids
     assert deliveries.claim(ids, Delivery.Channel.EMAIL, "default") == []
-    deliveries.mark_sent(first[0], deliveries.Outcome(), "default")
+    deliveries.mark_sent(first[:1], deliveries.Outcome(), "default")
     assert deliveries.claim(ids, Delivery.Channel.EMAIL, "default") == []
 
 

@@ -86,6 +86,21 @@ def test_the_rows_of_a_batch_are_loaded_in_one_query_per_model(queued: Any, chat
     assert statuses() == [Notification.Status.PROCESSED] * 10
 
 
+def test_a_run_that_decided_its_whole_batch_has_no_claim_to_give_back(
+    queued: Any, chat: Chat
+) -> None:
+    ids = new_members(chat, 10)
+    with CaptureQueriesContext(connection) as queries:
+        process_pending(ids[0], "default")
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    notification_statements = [
+        q["sql"].split()[0] for q in queries.captured_queries if table in q["sql"]
+    ]
+    # choose (2), claim, load the batch, re-check it under the write lock, record: no release
+    assert notification_statements == ["SELECT", "SELECT", "UPDATE", "SELECT", "SELECT", "UPDATE"]
+    assert statuses() == [Notification.Status.PROCESSED] * 10
+
+
 def test_a_second_run_takes_other_rows_than_the_one_deciding(
     settings: Any, queued: Any, chat: Chat
 ) -> None:

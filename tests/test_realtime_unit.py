@@ -232,3 +232,22 @@ def test_a_channel_missing_from_a_broadcast_reply_is_retried_not_left_sending(
     assert sent == [first.pk]
     assert isinstance(failed[second.pk], TransientDeliveryError)
     assert str(failed[second.pk]) == realtime.MISSING_REPLY
+
+
+def test_a_broadcast_is_recorded_in_one_call(
+    settings: Any, monkeypatch: Any, chat: Chat, member: Any
+) -> None:
+    class AllAnswered:
+        def broadcast(self, request: Any) -> Any:
+            replies = [type("Reply", (), {"error": None})() for _ in request.channels]
+            return type("Result", (), {"responses": replies})()
+
+    realtime_rule(settings, ["chats:{instance.chat_id}", "personal:#{instance.user_id}"])
+    realtime_rows(chat, member)
+    rows = list(Delivery.objects.filter(channel="realtime").order_by("pk"))
+    monkeypatch.setattr(realtime, "client", AllAnswered)
+    calls: list[list[int]] = []
+    realtime.publish_each(
+        rows, lambda *sent: calls.append([d.pk for d in sent]), lambda d, e: pytest.fail(str(e))
+    )
+    assert calls == [[row.pk for row in rows]]  # recorded by one statement, not one each

@@ -10,7 +10,7 @@ path in ``NOTIFY_TASKS_CHANNELS`` (docs/channels.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.checks import CheckMessage
@@ -31,7 +31,12 @@ def known_names(*parts: frozenset[str] | None) -> frozenset[str] | None:
     return frozenset().union(*parts)  # type: ignore[arg-type]
 
 
-OnSent = Callable[[Delivery], None]
+class OnSent(Protocol):
+    """Records rows sent: one, or several at once (recorded in one statement)."""
+
+    def __call__(self, *sent: Delivery) -> None: ...
+
+
 OnError = Callable[[Delivery, Exception], None]
 MAX_TARGET_LENGTH = 255  # Delivery.target
 GENERIC_TASK = "django_notify_tasks.send_deliveries"

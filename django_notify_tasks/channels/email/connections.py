@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from django_notify_tasks.channels.base import OnError, OnSent
 from django_notify_tasks.channels.email.backend import (
     close_quietly,
     open_mail_backend,
@@ -24,8 +25,8 @@ from django_notify_tasks.models import Delivery
 
 def send_each(
     deliveries: Sequence[Delivery],
-    on_sent: Callable[[Delivery], None],
-    on_error: Callable[[Delivery, Exception], None],
+    on_sent: OnSent,
+    on_error: OnError,
 ) -> None:
     """Send every delivery over ``NOTIFY_TASKS_EMAIL_CONNECTIONS`` backend connections (one by
     default) of its mailer, reporting each result from the calling thread."""
@@ -43,7 +44,7 @@ def send_each(
 def _send_over_one(
     deliveries: Sequence[Delivery],
     on_sent: Callable[[Delivery], None],
-    on_error: Callable[[Delivery, Exception], None],
+    on_error: OnError,
     stop: threading.Event | None = None,
     mailer: str | None = None,
 ) -> None:
@@ -75,15 +76,17 @@ def _send_over_one(
 
 
 WAKE_INTERVAL = 0.2  # seconds: the longest a lost wake-up delays a connection or the run
+GROUP_WAIT = 0.005  # seconds a result waits for the other connections' to be recorded with
 
 
 class _Result:
     """One connection's result, waiting for the calling thread to record it."""
 
-    __slots__ = ("delivery", "done", "error", "wake")
+    __slots__ = ("arrived", "delivery", "done", "error", "wake")
 
     def __init__(self, delivery: Delivery, error: Exception | None) -> None:
         self.delivery, self.error = delivery, error
+        self.arrived = time.monotonic()
         self.done = False  # the truth; ``wake`` only saves the connection a wait
         self.wake = threading.Event()
 
@@ -94,7 +97,10 @@ class _Connections:
     connection).
 
     A connection sends its next message only once its last one is recorded, so at most one
-    accepted, unrecorded message per connection can be sent again after a crash. The soft
+    accepted, unrecorded message per connection can be sent again after a crash. Results
+    are recorded together: the calling thread waits up to ``GROUP_WAIT`` for every
+    connection still sending to have one, then records them in one statement (one commit
+    for several messages, where one each made the database the bottleneck). The soft
     time limit is an exception raised in the calling thread wherever it is, so that thread
     waits with nothing but a lock and a queue (a Condition can be left broken by it), every
     result stays in ``waiting`` until recorded, and each wait has a timeout: an exception
@@ -109,6 +115,7 @@ class _Connections:
         self.mailer = mailer
         self.lock = threading.Lock()
         self.waiting: list[_Result] = []
+        self.sending = count  # connections that have not finished their share
         self.doorbell: queue.SimpleQueue[None] = queue.SimpleQueue()  # a wake-up, no data
         self.stop = threading.Event()
         self.abandoned = False
@@ -123,9 +130,7 @@ class _Connections:
             for n in range(count)
         ]
 
-    def send(
-        self, on_sent: Callable[[Delivery], None], on_error: Callable[[Delivery, Exception], None]
-    ) -> None:
+    def send(self, on_sent: OnSent, on_error: OnError) -> None:
         try:
             for thread in self.threads:
                 thread.start()
@@ -140,32 +145,25 @@ class _Connections:
         if self.failure is not None:  # as with one connection: the task fails with it
             raise self.failure
 
-    def _record(
-        self,
-        on_sent: Callable[[Delivery], None],
-        on_error: Callable[[Delivery, Exception], None],
-        until: float | None = None,
-    ) -> None:
+    def _record(self, on_sent: OnSent, on_error: OnError, until: float | None = None) -> None:
         while until is None or time.monotonic() < until:
             with self.lock:
-                result = self.waiting[0] if self.waiting else None
-            if result is None:
-                if not any(thread.is_alive() for thread in self.threads):
-                    return  # a connection ends only once its results are recorded
-                with contextlib.suppress(queue.Empty):
-                    self.doorbell.get(timeout=WAKE_INTERVAL)
-                continue
-            if not result.done:
-                try:
-                    if result.error is None:
-                        on_sent(result.delivery)
-                    else:
-                        on_error(result.delivery, result.error)
-                finally:
-                    result.done = True
-                    result.wake.set()
-            with self.lock:
-                self.waiting.remove(result)
+                group, sending = list(self.waiting), self.sending
+            if group:
+                wait = group[0].arrived + GROUP_WAIT - time.monotonic()
+                if len(group) >= sending or wait <= 0 or until is not None:
+                    _record_group([result for result in group if not result.done],
+                                  on_sent, on_error)  # fmt: skip
+                    with self.lock:
+                        for result in group:
+                            self.waiting.remove(result)
+                    continue
+            elif not any(thread.is_alive() for thread in self.threads):
+                return  # a connection ends only once its results are recorded
+            else:
+                wait = WAKE_INTERVAL
+            with contextlib.suppress(queue.Empty):  # a result, or the last connection's end
+                self.doorbell.get(timeout=wait)
 
     def _abandon(self) -> None:
         with self.lock:
@@ -188,7 +186,25 @@ class _Connections:
             self.failure = exc
             self.stop.set()
         finally:
+            with self.lock:
+                self.sending -= 1
             self.doorbell.put(None)
+
+
+def _record_group(group: list[_Result], on_sent: OnSent, on_error: OnError) -> None:
+    """Record results: the sent ones in one call, then each error; every connection waiting
+    on one is let go, whatever happens."""
+    try:
+        sent = [result.delivery for result in group if result.error is None]
+        if sent:
+            on_sent(*sent)
+        for result in group:
+            if result.error is not None:
+                on_error(result.delivery, result.error)
+    finally:
+        for result in group:
+            result.done = True
+            result.wake.set()
 
 
 def _drain_time() -> float:

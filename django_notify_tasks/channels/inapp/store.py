@@ -32,8 +32,7 @@ def store_items(deliveries: Sequence[Delivery], on_sent: OnSent, on_error: OnErr
         for delivery in storable:
             on_error(delivery, TransientDeliveryError(f"{type(exc).__name__}: {exc}"))
         return
-    for delivery in storable:
-        on_sent(delivery)
+    on_sent(*storable)  # one statement records the batch
     publish_new_items(_stored(storable, using), using)
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from django_notify_tasks.channels.base import OnError, OnSent
 from django_notify_tasks.channels.realtime.extra import RealtimeExtraMissing, require
 from django_notify_tasks.channels.realtime.names import check_channel
 from django_notify_tasks.conf import app_settings
@@ -88,8 +89,8 @@ def idempotency_key(delivery: Delivery) -> str:
 
 def publish_each(
     deliveries: Sequence[Delivery],
-    on_sent: Callable[[Delivery], None],
-    on_error: Callable[[Delivery, Exception], None],
+    on_sent: OnSent,
+    on_error: OnError,
 ) -> None:
     """Publish deliveries that share a payload in as few requests as possible."""
     groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
@@ -106,8 +107,8 @@ _NO_REPLY = object()
 
 def _publish_group(
     group: list[Delivery],
-    on_sent: Callable[[Delivery], None],
-    on_error: Callable[[Delivery, Exception], None],
+    on_sent: OnSent,
+    on_error: OnError,
 ) -> None:
     data = json.loads(group[0].body)
     key = idempotency_key(group[0])
@@ -126,12 +127,13 @@ def _publish_group(
         return
     # Centrifugo answers once per channel; a reply short of that must not leave rows claimed.
     replies += [_NO_REPLY] * (len(group) - len(replies))
+    sent = [delivery for delivery, error in zip(group, replies, strict=False) if error is None]
+    if sent:
+        on_sent(*sent)  # one statement records them all
     for delivery, error in zip(group, replies, strict=False):
         if error is _NO_REPLY:
             on_error(delivery, TransientDeliveryError(MISSING_REPLY))
-        elif error is None:
-            on_sent(delivery)
-        else:
+        elif error is not None:
             on_error(delivery, _api_error(error.code, error.message))
 
 
