@@ -21,6 +21,9 @@ throwaway cluster), each in a process of its own.
                                                      [--cases ours naive ...] [--backlog]
                                                      [--rounds 1]
 
+Each case also prints the CPU seconds its worker (main and pool processes) and the SMTP
+server used in the timed window; the limit's sender is the bench process.
+
 With --rounds N each case is measured N times, the order rotating from round to round; the
 table shows each case's median, and each target's ratio is taken within a round (ours against
 the others measured in the same round), with its median and range.
@@ -44,7 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Bench, open_bench, timed  # noqa: E402
+from bench.harness import Bench, cpu_seconds, open_bench, timed, worker_cpu  # noqa: E402
 
 CASES = ("ours", "naive", "celery-email", "post-office", "limit")
 PEERS = ("celery-email", "post-office")
@@ -150,13 +153,17 @@ def measure(
     from django.test.utils import override_settings
 
     admins = bench.admins(messages + WARMUP)
-    if case == "limit":
+    smtp_pid = bench.smtp.process.pid
+    if case == "limit":  # the sender is this process
         bench.smtp.reset()
+        cpu_before = (0.0, time.process_time(), cpu_seconds(smtp_pid))
         started, _ = timed(lambda: send_limit(bench, admins[:messages]))
         last = bench.wait_for_messages(messages, timeout=120)
+        cpu = (0.0, time.process_time(), cpu_seconds(smtp_pid))
         received, connections, _, copies = bench.smtp.stats()
         return {"seconds": last - started, "produce_seconds": last - started,
-                "connections": connections, "received": received, "copies": copies}  # fmt: skip
+                "connections": connections, "received": received, "copies": copies,
+                "cpu": used(cpu_before, cpu)}  # fmt: skip
     # Ours is the only case with a rule on the request path.
     overrides: dict[str, Any] = {} if case == "ours" else {"NOTIFY_TASKS_RULES": {}}
     worker = bench.worker(case)
@@ -170,11 +177,14 @@ def measure(
             spy = py_spy(worker, profile / f"{case}-{bench.db}.txt") if profile else None
             if backlog:
                 control(bench, worker, "cancel_consumer")
+            cpu_before = (*worker_cpu(worker), cpu_seconds(smtp_pid))
             started, produce_seconds = timed(lambda: PRODUCERS[case](admins[:messages]))
             if backlog:
                 started = time.monotonic()
+                cpu_before = (*worker_cpu(worker), cpu_seconds(smtp_pid))
                 control(bench, worker, "add_consumer")
             last = bench.wait_for_messages(messages, timeout=max(120, messages / 5), worker=worker)
+            cpu = (*worker_cpu(worker), cpu_seconds(smtp_pid))
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its output and exits
                 spy.wait(timeout=60)
@@ -184,7 +194,15 @@ def measure(
         worker.stop()
         bench.app.control.purge()
     return {"seconds": last - started, "produce_seconds": produce_seconds,
-            "connections": connections, "received": received, "copies": copies}  # fmt: skip
+            "connections": connections, "received": received, "copies": copies,
+            "cpu": used(cpu_before, cpu)}  # fmt: skip
+
+
+def used(before: tuple[float, ...], after: tuple[float, ...]) -> dict[str, float]:
+    """CPU seconds spent between two readings of (worker main process, pool, SMTP server);
+    the limit's sender is the bench process, in the pool's place."""
+    return dict(zip(("main", "pool", "smtp"), (b - a for a, b in zip(before, after, strict=True)),
+                    strict=True))  # fmt: skip
 
 
 def control(bench: Bench, worker: Any, command: str) -> None:
@@ -229,7 +247,8 @@ def describe(result: dict[str, Any], messages: int) -> str:
         f"{messages / result['seconds']:.0f} msg/s, {result['seconds']:.2f} s "
         f"(saves and enqueues {result['produce_seconds']:.2f} s), "
         f"{result['connections']} connections, {result['received']} received"
-        f" (and {result['copies']} copies)"
+        f" (and {result['copies']} copies); CPU s: worker {result['cpu']['main']:.2f}"
+        f" + pool {result['cpu']['pool']:.2f}, SMTP server {result['cpu']['smtp']:.2f}"
     )
 
 
@@ -326,6 +345,16 @@ def report(figures: dict[str, Any], messages: int, concurrency: int = 2) -> None
             if copies:  # sent twice: reported, never counted as throughput
                 cell += f" +{copies} copies"
             row += f"{cell:>32}"
+        print(row)
+    print("\nCPU seconds in the timed window (worker main process + pool processes; the")
+    print("limit: the bench process sending), and the SMTP server's, median of the rounds")
+    for case in cases:
+        row = f"{case:<14}"
+        for found in figures.values():
+            cpu = [measured[case]["cpu"] for measured in found["rounds"]]
+            worker = statistics.median(c["main"] + c["pool"] for c in cpu)
+            smtp = statistics.median(c["smtp"] for c in cpu)
+            row += f"{f'{worker:.2f} + server {smtp:.2f}':>32}"
         print(row)
     print()
     for db, found in figures.items():

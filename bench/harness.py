@@ -151,6 +151,17 @@ def worker_memory(worker: Any) -> dict[int, tuple[float, float]]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_cpu(worker: Any) -> tuple[float, float]:
+    """(main process, all pool processes): CPU seconds used so far."""
+    return cpu_seconds(worker.pid), sum(cpu_seconds(pid) for pid in worker.pool_pids())
+
+
 def kilobytes(value: str) -> float:
     number, unit = value.split()
     assert unit == "kB", value
