@@ -58,6 +58,13 @@ def statuses() -> list[str]:
     return list(Notification.objects.order_by("pk").values_list("status", flat=True))
 
 
+def selects_from(queries: CaptureQueriesContext, table: str) -> int:
+    return sum(
+        1 for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and f"FROM {connection.ops.quote_name(table)}" in q["sql"]
+    )  # fmt: skip
+
+
 def test_a_run_takes_the_oldest_pending_notifications_along_up_to_a_batch(
     queued: Any, chat: Chat
 ) -> None:
@@ -78,11 +85,7 @@ def test_the_rows_of_a_batch_are_loaded_in_one_query_per_model(queued: Any, chat
     ids = new_members(chat, 10)
     with CaptureQueriesContext(connection) as queries:
         process_pending(ids[0], "default")
-    membership_selects = [
-        q["sql"] for q in queries.captured_queries
-        if q["sql"].startswith("SELECT") and 'FROM "testapp_membership"' in q["sql"]
-    ]  # fmt: skip
-    assert len(membership_selects) == 1
+    assert selects_from(queries, "testapp_membership") == 1
     assert statuses() == [Notification.Status.PROCESSED] * 10
 
 
@@ -220,13 +223,6 @@ def test_inline_templates_are_compiled_once_not_for_each_notification(
     process_pending(ids[0], "default")
     assert sorted(compiled) == [".", "Welcome {{ instance.user }}"]  # body, subject: once
     assert Delivery.objects.filter(content__subject__startswith="Welcome member").count() == 3
-
-
-def selects_from(queries: CaptureQueriesContext, table: str) -> int:
-    return sum(
-        1 for q in queries.captured_queries
-        if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
-    )  # fmt: skip
 
 
 def test_the_relations_a_to_path_walks_are_loaded_once_for_the_batch(
