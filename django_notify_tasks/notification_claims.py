@@ -27,7 +27,7 @@ from django_notify_tasks.models import Notification
 logger = logging.getLogger("django_notify_tasks.processing")
 
 PROCESSING_ATTEMPTS = 5  # runs that may stop on one notification before it fails
-NOTIFICATIONS_PER_RUN = 50  # a processing run takes its own and the oldest waiting ones
+NOTIFICATIONS_PER_RUN = 100  # a processing run takes its own and the oldest waiting ones
 
 
 def claimable() -> Q:

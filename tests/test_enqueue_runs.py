@@ -1,5 +1,6 @@
 """Notifications go to the broker one ``process_notification`` per processing run's batch:
-the first id of each 50 is the task's own, and its run takes the rest along."""
+the first id of each ``NOTIFICATIONS_PER_RUN`` is the task's own, and its run takes the rest
+along."""
 
 from __future__ import annotations
 
@@ -9,26 +10,29 @@ import pytest
 from django.db import transaction
 
 from django_notify_tasks import dispatch, notify_bulk
-from django_notify_tasks.notification_claims import claim_pending
+from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN, claim_pending
 from tests.testapp.models import Chat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PROCESS = "django_notify_tasks.process_notification"
+PER_RUN = NOTIFICATIONS_PER_RUN
 
 
 def queued(sent_tasks: list[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
     return [args for name, args, _ in sent_tasks if name == PROCESS]
 
 
-def test_a_bulk_of_120_is_queued_as_three_runs(settings: Any, chat: Chat, sent_tasks: Any) -> None:
+def test_a_bulk_past_two_runs_is_queued_as_three_runs(
+    settings: Any, chat: Chat, sent_tasks: Any
+) -> None:
     settings.NOTIFY_TASKS_DISPATCH = "on_commit"
     settings.NOTIFY_TASKS_RULES = {"ping": {
         "model": "testapp.Chat", "on": ["created"],
         "email": {"to": ["admin.email"], "subject": "s", "body": "b"},
     }}  # fmt: skip
     with transaction.atomic():
-        ids = notify_bulk("ping", [chat] * 120)
-    assert queued(sent_tasks) == [(ids[0],), (ids[50],), (ids[100],)]
+        ids = notify_bulk("ping", [chat] * (2 * PER_RUN + 20))
+    assert queued(sent_tasks) == [(ids[0],), (ids[PER_RUN],), (ids[2 * PER_RUN],)]
 
 
 def test_a_broker_failure_hands_over_the_groups_before_it(monkeypatch: Any) -> None:

@@ -76,7 +76,11 @@ def test_a_run_takes_the_oldest_pending_notifications_along_up_to_a_batch(
     assert list(left) == ids[NOTIFICATIONS_PER_RUN - 1 : NOTIFICATIONS_PER_RUN + 1]
     assert len(pending[EMAIL]) == NOTIFICATIONS_PER_RUN
     targets = Delivery.objects.filter(pk__in=pending[EMAIL]).values_list("target", flat=True)
-    assert "member051@chat.example" in targets and "member049@chat.example" not in targets
+    newest_address, first_left = (
+        f"member{n:03}@chat.example"
+        for n in (NOTIFICATIONS_PER_RUN + 1, NOTIFICATIONS_PER_RUN - 1)
+    )
+    assert newest_address in targets and first_left not in targets  # fmt: skip
     # The tasks queued for the others find their notification done.
     assert processing.process_notification(ids[0], "default") == {}
 

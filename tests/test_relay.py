@@ -14,6 +14,7 @@ from django.db import OperationalError, connections, transaction
 from kombu.messaging import Producer
 
 from django_notify_tasks import relay
+from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN
 from django_notify_tasks.relay_leases import lease_for
 from django_notify_tasks.testing import capture_dispatch
 from tests.support.services import SmtpServer, wait_for
@@ -67,13 +68,14 @@ def test_the_relay_hands_a_backlog_over_one_task_per_processing_batch(
     celery_worker: Any, relay_mode: None, smtp_server: SmtpServer, publishes: list[str],
     chat_admin: Any,
 ) -> None:  # fmt: skip
+    count = 2 * NOTIFICATIONS_PER_RUN + 20
     with transaction.atomic():
-        for n in range(120):
+        for n in range(count):
             Chat.objects.create(title=f"Backlog {n}", admin=chat_admin)
 
-    wait_for(lambda: len(smtp_server.messages) == 120, message="120 emails sent")
-    assert publishes.count("notify-tasks-relay-default") == 3  # rows 1, 51 and 101's runs
-    assert len({message.subject for message in smtp_server.messages}) == 120
+    wait_for(lambda: len(smtp_server.messages) == count, message=f"{count} emails sent")
+    assert publishes.count("notify-tasks-relay-default") == 3  # one task per run's batch
+    assert len({message.subject for message in smtp_server.messages}) == count
 
 
 def test_save_in_on_commit_mode_publishes_once_after_commit(

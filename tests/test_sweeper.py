@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from django_notify_tasks import tasks
 from django_notify_tasks.models import Delivery, Notification
+from django_notify_tasks.notification_claims import NOTIFICATIONS_PER_RUN
 from django_notify_tasks.sweeper import stale_delivery_ids, stale_notification_ids
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +89,9 @@ def test_a_backlog_is_resent_one_task_per_batch_and_an_interrupted_row_alone(
 ) -> None:
     """Behind thousands of re-sent tasks a row's own would wait for each; one per processing
     run's batch keeps the queue as short as the work."""
-    fresh = [notification(1000).pk for _ in range(120)]
+    per_run = NOTIFICATIONS_PER_RUN
+    fresh = [notification(1000).pk for _ in range(2 * per_run + 20)]
     interrupted = notification(1000, attempts=1).pk
-    assert tasks.redispatch_stale()["notifications"] == 121
+    assert tasks.redispatch_stale()["notifications"] == 2 * per_run + 21
     queued = [args for name, args, _ in sent_tasks if name.endswith("process_notification")]
-    assert queued == [(interrupted,), (fresh[0],), (fresh[50],), (fresh[100],)]
+    assert queued == [(interrupted,), (fresh[0],), (fresh[per_run],), (fresh[2 * per_run],)]

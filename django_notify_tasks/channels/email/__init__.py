@@ -23,7 +23,7 @@ __all__ = ["EmailChannel", "EmailSpec"]
 class EmailChannel(Channel):
     name = "email"
     task_name = "django_notify_tasks.deliver_email"
-    batch_size = 50
+    batch_size = 100
     coalesce = True  # one SMTP connection then carries many notifications' messages
     section_keys = EMAIL_KEYS
 
