@@ -15,7 +15,6 @@ from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 from django_notify_tasks.channels import rendering
 from django_notify_tasks.channels.email.content import compile_source, template_engine
 from django_notify_tasks.channels.inapp.spec import InappSpec
-from django_notify_tasks.channels.rendering import template_errors
 from django_notify_tasks.channels.template_names import names_recipient, parts_instance_names
 
 PARTS = ("title", "body", "url")
@@ -32,7 +31,7 @@ class RenderedItem:
 
 def render_item(spec: InappSpec, context: dict[str, Any]) -> RenderedItem:
     """Render the three parts; any template problem is permanent."""
-    with template_errors():
+    with rendering.template_errors():
         title, body, url = (_render(spec, part, context) for part in PARTS)
     return RenderedItem(" ".join(title.split())[:TITLE_LENGTH], body.strip(), url.strip())
 
