@@ -112,16 +112,28 @@ def mark_sent(
     using: str,
     fields: Callable[[Delivery], Mapping[str, str]] | None = None,
 ) -> None:
-    """Record success, on the rows this run still holds, in one statement for up to
-    ``MARKS_PER_STATEMENT`` rows (several connections' results at once); ``fields``: each
-    row's extra values (email: its Message-ID), the same names for every row."""
+    """Record success, on the rows this run still holds, in as few statements as the
+    database's parameter limit allows (several connections' results at once); ``fields``:
+    each row's extra values (email: its Message-ID)."""
     now = timezone.now()
     common = {"status": Delivery.Status.SENT, "sent_at": now, "updated_at": now, "error": ""}
-    for start in range(0, len(deliveries), MARKS_PER_STATEMENT):
-        chunk = deliveries[start : start + MARKS_PER_STATEMENT]
-        each = [dict(fields(delivery)) if fields else {} for delivery in chunk]
-        _update_each_held(chunk, using, common, each)
-        outcome.sent.extend(delivery.pk for delivery in chunk)
+    by_names: dict[tuple[str, ...], list[tuple[Delivery, Mapping[str, str]]]] = {}
+    for delivery in deliveries:  # rows with the same extra fields share a statement
+        values = fields(delivery) if fields else {}
+        by_names.setdefault(tuple(sorted(values)), []).append((delivery, values))
+    for names, rows in by_names.items():
+        size = _rows_per_statement(using, len(common), len(names))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            _update_each_held([row for row, _ in chunk], using, common, [v for _, v in chunk])
+            outcome.sent.extend(row.pk for row, _ in chunk)
+
+
+def _rows_per_statement(using: str, common: int, per_row: int) -> int:
+    """Up to ``MARKS_PER_STATEMENT`` rows, within the database's parameter limit (SQLite:
+    999 on older builds): each row takes two for its claim and two for each of its fields."""
+    limit = connections[using].features.max_query_params or 65535
+    return max(1, min(MARKS_PER_STATEMENT, (limit - common) // (2 + 2 * per_row)))
 
 
 def mark_error(delivery: Delivery, error: Exception, outcome: Outcome, using: str) -> None:
@@ -145,7 +157,9 @@ def mark_error(delivery: Delivery, error: Exception, outcome: Outcome, using: st
 def release(deliveries: Sequence[Delivery], reason: str, outcome: Outcome, using: str) -> None:
     """Give claimed rows back for a later run (the task is out of time)."""
     for delivery in deliveries:
-        _held(delivery, using).update(  # the attempt counted at claim time was not made
+        # Still sending: a result written just before the run stopped is not taken back.
+        sending = _held(delivery, using).filter(status=Delivery.Status.SENDING)
+        sending.update(  # the attempt counted at claim time was not made
             status=Delivery.Status.RETRYING,
             error=reason,
             attempts=F("attempts") - 1,
@@ -168,7 +182,7 @@ def _held(delivery: Delivery, using: str):  # type: ignore[no-untyped-def]
     return Delivery.objects.using(using).filter(pk=delivery.pk, claim_token=delivery.claim_token)
 
 
-MARKS_PER_STATEMENT = 100  # rows one UPDATE records: 4 parameters each, within SQLite's 999
+MARKS_PER_STATEMENT = 100  # rows one UPDATE records at most
 
 
 def _update_held(delivery: Delivery, using: str, **values: Any) -> int:
@@ -208,7 +222,7 @@ def _prepared(name: str, value: Any, connection: Any) -> Any:
     return _field(name).get_db_prep_save(value, connection)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)  # groups of 1 to 100 rows, by field names
 def _held_update_sql(
     using: str, vendor: str, names: tuple[str, ...], per_row: tuple[str, ...], rows: int
 ) -> str:
@@ -217,7 +231,10 @@ def _held_update_sql(
     pk, token = quote(_column("id")), quote(_column("claim_token"))
     assignments = [f"{quote(_column(name))} = %s" for name in names]
     cases = " ".join(["WHEN %s THEN %s"] * rows)
-    assignments += [f"{quote(_column(name))} = CASE {pk} {cases} END" for name in per_row]
+    assignments += [  # ELSE: the column's own type for the CASE (PostgreSQL), never used
+        f"{quote(_column(name))} = CASE {pk} {cases} ELSE {quote(_column(name))} END"
+        for name in per_row
+    ]
     held = " OR ".join([f"({pk} = %s AND {token} = %s)"] * rows)
     return f"UPDATE {quote(Delivery._meta.db_table)} SET {', '.join(assignments)} WHERE {held}"
 

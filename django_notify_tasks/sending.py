@@ -69,7 +69,10 @@ def send_and_finish(
 class Recorder:
     """Records each result of a run on its row, once, and keeps what the run did.
 
-    ``final``: every error is recorded as permanent (a test message is not worth a retry).
+    A row counts as ``handled`` once its result is written: a soft time limit landing
+    before that leaves it to be reported again (the same UPDATE, at worst twice) or given
+    back, never lost. ``final``: every error is recorded as permanent (a test message is
+    not worth a retry).
     """
 
     def __init__(self, channel: Channel, using: str, *, final: bool = False) -> None:
@@ -79,22 +82,17 @@ class Recorder:
 
     def sent(self, *sent: Delivery) -> None:
         """Record rows sent, several at once in one statement."""
-        first = [delivery for delivery in sent if self._first_report(delivery)]
+        first = [delivery for delivery in sent if delivery.pk not in self.handled]
         if first:
             deliveries.mark_sent(first, self.outcome, self.using, self.channel.sent_fields)
+            self.handled.update(delivery.pk for delivery in first)
 
     def failed(self, delivery: Delivery, error: Exception) -> None:
-        if self._first_report(delivery):
+        if delivery.pk not in self.handled:
             if self.final:
                 error = PermanentDeliveryError(str(error))
             deliveries.mark_error(delivery, error, self.outcome, self.using)
-
-    def _first_report(self, delivery: Delivery) -> bool:
-        # Reported twice: a soft time limit between recording a result and noting it here.
-        if delivery.pk in self.handled:
-            return False
-        self.handled.add(delivery.pk)
-        return True
+            self.handled.add(delivery.pk)
 
 
 def send_batch(ids: Sequence[int], channel_name: str, using: str) -> deliveries.Outcome:

@@ -107,3 +107,26 @@ def test_a_large_group_is_recorded_in_statements_of_bounded_size() -> None:
         )
     assert len(queries.captured_queries) == 2
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_rows_with_different_extra_fields_are_each_recorded_with_theirs() -> None:
+    rows = claimed(3)
+
+    def fields(row: Delivery) -> dict[str, str]:  # a custom channel's, not the same for all
+        return {"message_id": f"<{row.pk}@x>"} if row.pk != rows[1].pk else {}
+
+    deliveries.mark_sent(rows, deliveries.Outcome(), "default", fields)
+    stored = Delivery.objects.order_by("pk").values_list("status", "message_id")
+    assert list(stored) == [
+        ("sent", f"<{rows[0].pk}@x>"),
+        ("sent", ""),
+        ("sent", f"<{rows[2].pk}@x>"),
+    ]
+
+
+def test_giving_a_row_back_leaves_a_result_already_written() -> None:
+    first, second = claimed(2)
+    deliveries.mark_sent([first], deliveries.Outcome(), "default")  # then the run stopped
+    deliveries.release([first, second], "out of time", deliveries.Outcome(), "default")
+    stored = dict(Delivery.objects.values_list("pk", "status"))
+    assert stored == {first.pk: "sent", second.pk: "retrying"}

@@ -18,10 +18,11 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.mail.backends.base import BaseEmailBackend
 
-from django_notify_tasks import sending
+from django_notify_tasks import deliveries, sending
 from django_notify_tasks.channels.email import backend as email_backend
 from django_notify_tasks.channels.email import connections as email_connections
 from django_notify_tasks.conf import app_settings
+from django_notify_tasks.exceptions import PermanentDeliveryError
 from django_notify_tasks.models import Delivery, Notification
 from tests.support.services import SmtpServer, wait_for
 from tests.test_email_backends import use_backend
@@ -144,6 +145,41 @@ def test_the_connections_results_are_recorded_together(
     email_connections.send_each(deliveries, on_sent, lambda d, e: pytest.fail(str(e)))
     assert groups == [3, 3, 3, 3]
     assert checking.early == []  # still at most one unrecorded message per connection
+
+
+def test_the_soft_time_limit_while_a_group_is_recorded_loses_none_of_its_results(
+    checking: type[CheckingBackend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Groups of three, as above; the third connection's second message is refused for good.
+    monkeypatch.setattr(email_connections, "GROUP_WAIT", 60.0)
+    together = threading.Barrier(3, timeout=10)
+    send = email_connections.send_message
+
+    def send_or_refuse(backend: Any, delivery: Delivery) -> None:
+        together.wait()
+        if delivery.target == "m5@chat.example":
+            raise PermanentDeliveryError("550 refused")
+        send(backend, delivery)
+
+    monkeypatch.setattr(email_connections, "send_message", send_or_refuse)
+    write = deliveries.mark_sent
+    writes: list[list[str]] = []
+
+    def stopped_at_the_second_group(rows: Any, *args: Any) -> None:
+        writes.append([row.target for row in rows])
+        if len(writes) == 2:
+            raise SoftTimeLimitExceeded  # before that group's UPDATE
+        write(rows, *args)
+
+    monkeypatch.setattr(deliveries, "mark_sent", stopped_at_the_second_group)
+    outcome = sending.send_batch(claimed_rows(12), "email", "default")
+    status = dict(Delivery.objects.values_list("target", "status"))
+    accepted = set(checking.accepted)
+    assert outcome.out_of_time and accepted == {f"m{n}@chat.example" for n in (0, 1, 2, 3, 4)}
+    assert {status[target] for target in accepted} == {"sent"}  # recorded by the drain
+    assert status["m5@chat.example"] == "failed"
+    rest = {target for target in status if target not in accepted | {"m5@chat.example"}}
+    assert {status[target] for target in rest} == {"retrying"}  # given back, never sent
 
 
 def test_a_connection_that_hangs_holds_the_others_back_no_longer_than_the_group_wait(

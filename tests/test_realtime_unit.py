@@ -251,3 +251,27 @@ def test_a_broadcast_is_recorded_in_one_call(
         rows, lambda *sent: calls.append([d.pk for d in sent]), lambda d, e: pytest.fail(str(e))
     )
     assert calls == [[row.pk for row in rows]]  # recorded by one statement, not one each
+
+
+def test_a_broadcast_records_its_errors_before_its_sent_rows(
+    settings: Any, monkeypatch: Any, chat: Chat, member: Any
+) -> None:
+    # Recording the sent rows is one statement that the soft time limit may stop; the
+    # errors, one each, are written first so that a stop there does not take them along.
+    class SecondRefused:
+        def broadcast(self, request: Any) -> Any:
+            ok = type("Reply", (), {"error": None})()
+            refused = type("Reply", (), {"error": type("E", (), {"code": 102, "message": "x"})()})
+            return type("Result", (), {"responses": [ok, refused()]})()
+
+    realtime_rule(settings, ["chats:{instance.chat_id}", "personal:#{instance.user_id}"])
+    realtime_rows(chat, member)
+    first, second = Delivery.objects.filter(channel="realtime").order_by("pk")
+    monkeypatch.setattr(realtime, "client", SecondRefused)
+    calls: list[str] = []
+    realtime.publish_each(
+        [first, second],
+        lambda *sent: calls.append("sent"),
+        lambda delivery, error: calls.append(f"error {delivery.pk}"),
+    )
+    assert calls == [f"error {second.pk}", "sent"]

@@ -192,19 +192,23 @@ class _Connections:
 
 
 def _record_group(group: list[_Result], on_sent: OnSent, on_error: OnError) -> None:
-    """Record results: the sent ones in one call, then each error; every connection waiting
-    on one is let go, whatever happens."""
-    try:
-        sent = [result.delivery for result in group if result.error is None]
-        if sent:
-            on_sent(*sent)
-        for result in group:
-            if result.error is not None:
-                on_error(result.delivery, result.error)
-    finally:
-        for result in group:
-            result.done = True
-            result.wake.set()
+    """Record results, the sent ones in one call, then each error. A connection is let go
+    only once its result is recorded: an exception that stops this part-way (the soft time
+    limit) leaves the rest for the drain to record, not lost."""
+    sent = [result for result in group if result.error is None]
+    if sent:
+        on_sent(*(result.delivery for result in sent))
+        _let_go(sent)
+    for result in group:
+        if result.error is not None:
+            on_error(result.delivery, result.error)
+            _let_go([result])
+
+
+def _let_go(results: list[_Result]) -> None:
+    for result in results:
+        result.done = True
+        result.wake.set()
 
 
 def _drain_time() -> float:

@@ -127,14 +127,14 @@ def _publish_group(
         return
     # Centrifugo answers once per channel; a reply short of that must not leave rows claimed.
     replies += [_NO_REPLY] * (len(group) - len(replies))
-    sent = [delivery for delivery, error in zip(group, replies, strict=False) if error is None]
-    if sent:
-        on_sent(*sent)  # one statement records them all
-    for delivery, error in zip(group, replies, strict=False):
+    for delivery, error in zip(group, replies, strict=False):  # errors first, one each
         if error is _NO_REPLY:
             on_error(delivery, TransientDeliveryError(MISSING_REPLY))
         elif error is not None:
             on_error(delivery, _api_error(error.code, error.message))
+    sent = [delivery for delivery, error in zip(group, replies, strict=False) if error is None]
+    if sent:
+        on_sent(*sent)  # one statement records them all
 
 
 def _broadcast(channels: list[str], data: Any, key: str) -> list[Any]:
