@@ -205,7 +205,10 @@ def _update_each_held(
     if len(deliveries) == 1:  # a plain assignment, not a CASE of one
         common, each = {**common, **each[0]}, [{}]
     names, per_row = tuple(common), tuple(each[0])
-    prepare = functools.partial(_prepared, connection=connection)
+
+    def prepare(name: str, value: Any) -> Any:
+        return _field(name).get_db_prep_save(value, connection)
+
     params = [prepare(name, common[name]) for name in names]
     for name in per_row:
         for delivery, values in zip(deliveries, each, strict=True):
@@ -216,10 +219,6 @@ def _update_each_held(
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
-
-
-def _prepared(name: str, value: Any, connection: Any) -> Any:
-    return _field(name).get_db_prep_save(value, connection)
 
 
 @functools.lru_cache(maxsize=256)  # groups of 1 to 100 rows, by field names

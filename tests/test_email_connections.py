@@ -47,6 +47,28 @@ def claimed_rows(count: int) -> list[int]:
     return list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
 
 
+def unsent(count: int) -> list[Delivery]:
+    """``count`` claimed rows as a run hands them to ``send_each`` (notification loaded)."""
+    return list(Delivery.objects.filter(pk__in=claimed_rows(count)).select_related("notification"))
+
+
+def in_step(monkeypatch: pytest.MonkeyPatch, refused: str = "") -> None:
+    """The three connections hand over each message at the same moment, and the recorder
+    waits as long as it takes: every group is one result from each connection.
+    ``refused``: an address the server refuses for good."""
+    monkeypatch.setattr(email_connections, "GROUP_WAIT", 60.0)
+    together = threading.Barrier(3, timeout=10)
+    send = email_connections.send_message
+
+    def send_in_step(backend: Any, delivery: Delivery) -> None:
+        together.wait()
+        if delivery.target == refused:
+            raise PermanentDeliveryError("550 refused")
+        send(backend, delivery)
+
+    monkeypatch.setattr(email_connections, "send_message", send_in_step)
+
+
 class CheckingBackend(BaseEmailBackend):
     """Sends nothing; notes, per connection, whether its last message was recorded before
     it was handed the next one. ``hook`` runs in the sending thread, after each message."""
@@ -107,19 +129,15 @@ def test_a_batch_goes_out_over_several_smtp_connections_each_message_once(
 def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
     checking: type[CheckingBackend],
 ) -> None:
-    deliveries = list(
-        Delivery.objects.filter(pk__in=claimed_rows(12)).select_related("notification")
-    )
+    rows = unsent(12)
     recorders: set[str] = set()
 
     def on_sent(*sent: Delivery) -> None:
         recorders.add(threading.current_thread().name)
         checking.recorded.update(delivery.target for delivery in sent)
 
-    email_connections.send_each(
-        deliveries, on_sent, lambda delivery, error: pytest.fail(str(error))
-    )
-    assert sorted(checking.accepted) == sorted(d.target for d in deliveries)
+    email_connections.send_each(rows, on_sent, lambda delivery, error: pytest.fail(str(error)))
+    assert sorted(checking.accepted) == sorted(d.target for d in rows)
     assert len(checking.threads) == 3 and threading.current_thread().name not in checking.threads
     assert recorders == {threading.current_thread().name}  # the database work stays here
     assert checking.early == []  # never more than one unrecorded message per connection
@@ -128,21 +146,14 @@ def test_results_are_recorded_by_the_calling_thread_before_the_next_message(
 def test_the_connections_results_are_recorded_together(
     checking: type[CheckingBackend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Each connection hands over its message at the same moment as the others, and the
-    # recorder waits as long as it takes: every group is one result from each connection.
-    monkeypatch.setattr(email_connections, "GROUP_WAIT", 60.0)
-    together = threading.Barrier(3, timeout=10)
-    checking.hook = lambda accepted, address: together.wait()
-    deliveries = list(
-        Delivery.objects.filter(pk__in=claimed_rows(12)).select_related("notification")
-    )
+    in_step(monkeypatch)
     groups: list[int] = []
 
     def on_sent(*sent: Delivery) -> None:
         groups.append(len(sent))
         checking.recorded.update(delivery.target for delivery in sent)
 
-    email_connections.send_each(deliveries, on_sent, lambda d, e: pytest.fail(str(e)))
+    email_connections.send_each(unsent(12), on_sent, lambda d, e: pytest.fail(str(e)))
     assert groups == [3, 3, 3, 3]
     assert checking.early == []  # still at most one unrecorded message per connection
 
@@ -150,18 +161,7 @@ def test_the_connections_results_are_recorded_together(
 def test_the_soft_time_limit_while_a_group_is_recorded_loses_none_of_its_results(
     checking: type[CheckingBackend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Groups of three, as above; the third connection's second message is refused for good.
-    monkeypatch.setattr(email_connections, "GROUP_WAIT", 60.0)
-    together = threading.Barrier(3, timeout=10)
-    send = email_connections.send_message
-
-    def send_or_refuse(backend: Any, delivery: Delivery) -> None:
-        together.wait()
-        if delivery.target == "m5@chat.example":
-            raise PermanentDeliveryError("550 refused")
-        send(backend, delivery)
-
-    monkeypatch.setattr(email_connections, "send_message", send_or_refuse)
+    in_step(monkeypatch, refused="m5@chat.example")  # the third connection's second message
     write = deliveries.mark_sent
     writes: list[list[str]] = []
 
@@ -189,11 +189,9 @@ def test_a_connection_that_hangs_holds_the_others_back_no_longer_than_the_group_
     # a recorder waiting for all three connections to group their results would never get
     # there, and the barrier would time out.
     others_recorded = threading.Event()
-    deliveries = list(
-        Delivery.objects.filter(pk__in=claimed_rows(9)).select_related("notification")
-    )
-    first = deliveries[0].target  # the first connection's share starts with it
-    others = {delivery.target for delivery in deliveries[1::3] + deliveries[2::3]}
+    rows = unsent(9)
+    first = rows[0].target  # the first connection's share starts with it
+    others = {delivery.target for delivery in rows[1::3] + rows[2::3]}
 
     def hang_on_first(accepted: int, address: str) -> None:
         if address == first:
@@ -206,8 +204,8 @@ def test_a_connection_that_hangs_holds_the_others_back_no_longer_than_the_group_
         if others <= checking.recorded:
             others_recorded.set()
 
-    email_connections.send_each(deliveries, on_sent, lambda d, e: pytest.fail(str(e)))
-    assert checking.recorded == {delivery.target for delivery in deliveries}
+    email_connections.send_each(rows, on_sent, lambda d, e: pytest.fail(str(e)))
+    assert checking.recorded == {delivery.target for delivery in rows}
 
 
 def test_one_connection_sends_from_the_calling_thread(

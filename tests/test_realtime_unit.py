@@ -210,20 +210,31 @@ def test_api_errors_are_classified_by_code() -> None:
         assert isinstance(realtime._api_error(code, "no"), PermanentDeliveryError)
 
 
-def test_a_channel_missing_from_a_broadcast_reply_is_retried_not_left_sending(
-    settings: Any, monkeypatch: Any, chat: Chat, member: Any
-) -> None:
-    class ShortReplyClient:
-        """A broadcast answered for the first channel only (Centrifugo never does this)."""
+def answering(*errors: Any) -> type:
+    """A cent client whose broadcast gets one reply per error given (None: published)."""
 
+    class Client:
         def broadcast(self, request: Any) -> Any:
-            reply = type("Reply", (), {"error": None})()
-            return type("Result", (), {"responses": [reply]})()
+            replies = [type("Reply", (), {"error": error})() for error in errors]
+            return type("Result", (), {"responses": replies})()
 
+    return Client
+
+
+@pytest.fixture
+def two_rows(settings: Any, chat: Chat, member: Any) -> list[Delivery]:
+    """A notification's two realtime rows: one broadcast."""
     realtime_rule(settings, ["chats:{instance.chat_id}", "personal:#{instance.user_id}"])
     realtime_rows(chat, member)
-    first, second = Delivery.objects.filter(channel="realtime").order_by("pk")
-    monkeypatch.setattr(realtime, "client", ShortReplyClient)
+    return list(Delivery.objects.filter(channel="realtime").order_by("pk"))
+
+
+def test_a_channel_missing_from_a_broadcast_reply_is_retried_not_left_sending(
+    monkeypatch: Any, two_rows: list[Delivery]
+) -> None:
+    first, second = two_rows
+    # Answered for the first channel only (Centrifugo never does this).
+    monkeypatch.setattr(realtime, "client", answering(None))
     sent: list[int] = []
     failed: dict[int, Exception] = {}
     realtime.publish_each(
@@ -234,44 +245,28 @@ def test_a_channel_missing_from_a_broadcast_reply_is_retried_not_left_sending(
     assert str(failed[second.pk]) == realtime.MISSING_REPLY
 
 
-def test_a_broadcast_is_recorded_in_one_call(
-    settings: Any, monkeypatch: Any, chat: Chat, member: Any
-) -> None:
-    class AllAnswered:
-        def broadcast(self, request: Any) -> Any:
-            replies = [type("Reply", (), {"error": None})() for _ in request.channels]
-            return type("Result", (), {"responses": replies})()
-
-    realtime_rule(settings, ["chats:{instance.chat_id}", "personal:#{instance.user_id}"])
-    realtime_rows(chat, member)
-    rows = list(Delivery.objects.filter(channel="realtime").order_by("pk"))
-    monkeypatch.setattr(realtime, "client", AllAnswered)
+def test_a_broadcast_is_recorded_in_one_call(monkeypatch: Any, two_rows: list[Delivery]) -> None:
+    monkeypatch.setattr(realtime, "client", answering(None, None))
     calls: list[list[int]] = []
     realtime.publish_each(
-        rows, lambda *sent: calls.append([d.pk for d in sent]), lambda d, e: pytest.fail(str(e))
+        two_rows,
+        lambda *sent: calls.append([d.pk for d in sent]),
+        lambda d, e: pytest.fail(str(e)),
     )
-    assert calls == [[row.pk for row in rows]]  # recorded by one statement, not one each
+    assert calls == [[row.pk for row in two_rows]]  # recorded by one statement, not one each
 
 
 def test_a_broadcast_records_its_errors_before_its_sent_rows(
-    settings: Any, monkeypatch: Any, chat: Chat, member: Any
+    monkeypatch: Any, two_rows: list[Delivery]
 ) -> None:
     # Recording the sent rows is one statement that the soft time limit may stop; the
     # errors, one each, are written first so that a stop there does not take them along.
-    class SecondRefused:
-        def broadcast(self, request: Any) -> Any:
-            ok = type("Reply", (), {"error": None})()
-            refused = type("Reply", (), {"error": type("E", (), {"code": 102, "message": "x"})()})
-            return type("Result", (), {"responses": [ok, refused()]})()
-
-    realtime_rule(settings, ["chats:{instance.chat_id}", "personal:#{instance.user_id}"])
-    realtime_rows(chat, member)
-    first, second = Delivery.objects.filter(channel="realtime").order_by("pk")
-    monkeypatch.setattr(realtime, "client", SecondRefused)
+    refused = type("Error", (), {"code": 102, "message": "unknown channel"})()
+    monkeypatch.setattr(realtime, "client", answering(None, refused))
     calls: list[str] = []
     realtime.publish_each(
-        [first, second],
+        two_rows,
         lambda *sent: calls.append("sent"),
         lambda delivery, error: calls.append(f"error {delivery.pk}"),
     )
-    assert calls == [f"error {second.pk}", "sent"]
+    assert calls == [f"error {two_rows[1].pk}", "sent"]

@@ -127,12 +127,14 @@ def _publish_group(
         return
     # Centrifugo answers once per channel; a reply short of that must not leave rows claimed.
     replies += [_NO_REPLY] * (len(group) - len(replies))
-    for delivery, error in zip(group, replies, strict=False):  # errors first, one each
-        if error is _NO_REPLY:
+    sent = []
+    for delivery, error in zip(group, replies, strict=False):  # errors recorded first, each
+        if error is None:
+            sent.append(delivery)
+        elif error is _NO_REPLY:
             on_error(delivery, TransientDeliveryError(MISSING_REPLY))
-        elif error is not None:
+        else:
             on_error(delivery, _api_error(error.code, error.message))
-    sent = [delivery for delivery, error in zip(group, replies, strict=False) if error is None]
     if sent:
         on_sent(*sent)  # one statement records them all
 
